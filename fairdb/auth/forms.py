@@ -1,0 +1,52 @@
+"""The shapes of the account forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+
+from fairdb.services.passwords import password_problems
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired(message="Enter your email address."),
+            Email(message="Enter an email address like name@example.org.", check_deliverability=False),
+            Length(max=320),
+        ],
+    )
+    display_name = StringField(
+        "Display name",
+        description="Shown to collaborators and as the creator of your datasets.",
+        validators=[DataRequired(message="Enter the name others should see."), Length(max=120)],
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired(message="Choose a password.")]
+    )
+    confirm = PasswordField(
+        "Repeat password",
+        validators=[
+            DataRequired(message="Repeat the password."),
+            EqualTo("password", message="The two passwords differ: type the same password twice."),
+        ],
+    )
+
+    def validate_password(self, field: Any) -> None:
+        problems = password_problems(
+            field.data or "",
+            min_length=int(current_app.config["PASSWORD_MIN_LENGTH"]),
+            personal=[self.email.data or "", self.display_name.data or ""],
+        )
+        if problems:
+            raise ValidationError(problems[0])
