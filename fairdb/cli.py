@@ -36,7 +36,6 @@ def create_user(email: str, display_name: str, admin: bool, password_stdin: bool
         raise click.ClickException(problems[0])
     try:
         user = accounts.create_user(
-            db.session,
             email=email,
             display_name=display_name,
             password=password,

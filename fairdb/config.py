@@ -1,4 +1,4 @@
-"""Configuration: defaults in classes, then FAIRDB_* environment variables; the only reader of os.environ."""
+"""Configuration: class defaults, then FAIRDB_* variables (the only reader of os.environ)."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ _CLASSES: dict[str, type[Config]] = {
 
 
 def _coerce(value: str) -> Any:
-    """Interpret an environment string the way Flask's from_prefixed_env does (JSON if it parses)."""
+    """Interpret an environment string as Flask's from_prefixed_env does (JSON if it parses)."""
     import json
 
     try:
@@ -98,14 +98,15 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def resolve_secret_key(settings: dict[str, Any], instance_path: Path) -> str:
-    """Return the secret key: given, or (outside production) generated once and kept in the instance."""
+    """The secret key: given, or (outside production) generated once and kept in the instance."""
     key = settings.get("SECRET_KEY")
     if key and str(key).strip().lower() not in _WEAK_SECRETS and len(str(key)) >= 16:
         return str(key)
     if settings["ENV"] == "production":
         raise ConfigError(
             "FAIRDB_SECRET_KEY is missing or too weak: in production set it to a random string "
-            'of at least 32 characters, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
+            "of at least 32 characters, e.g. "
+            'python -c "import secrets; print(secrets.token_hex(32))"'
         )
     path = instance_path / "secret_key"
     if not path.exists():

@@ -21,7 +21,9 @@ def _server(pgdata: Path) -> Any:
 
     # 'stop': pgserver counts the processes holding the server and stops it when the last exits,
     # so a CLI command run beside gunicorn never stops the server under it.
-    return pgserver.get_server(pgdata, cleanup_mode="stop")
+    return pgserver.get_server(  # type: ignore[attr-defined]
+        pgdata, cleanup_mode="stop"
+    )
 
 
 def start(instance_path: Path) -> str:
@@ -29,7 +31,7 @@ def start(instance_path: Path) -> str:
     pgdata = instance_path / "pgdata"
     instance_path.mkdir(parents=True, exist_ok=True)
     server = _server(pgdata)
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")  # noqa: S608
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         logger.info("created database %s in %s", DATABASE_NAME, pgdata)

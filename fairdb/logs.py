@@ -54,7 +54,7 @@ def configure(level: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Give every request an id (from nginx's X-Request-ID when sane) and log one line per request."""
+    """Give each request an id (nginx's X-Request-ID when sane) and log one line per request."""
     access = logging.getLogger("fairdb.access")
 
     @app.before_request

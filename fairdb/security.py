@@ -32,7 +32,7 @@ HEADERS = {
 
 
 class SchemeAwareSessionInterface(SecureCookieSessionInterface):
-    """Marks the session cookie Secure whenever the request came over HTTPS (or config forces it)."""
+    """Marks the session cookie Secure when the request came over HTTPS (or config forces it)."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         forced = app.config.get("SECURE_COOKIES")

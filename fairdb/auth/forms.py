@@ -22,7 +22,9 @@ class RegisterForm(FlaskForm):
         "Email address",
         validators=[
             DataRequired(message="Enter your email address."),
-            Email(message="Enter an email address like name@example.org.", check_deliverability=False),
+            Email(
+                message="Enter an email address like name@example.org.", check_deliverability=False
+            ),
             Length(max=320),
         ],
     )
@@ -31,9 +33,7 @@ class RegisterForm(FlaskForm):
         description="Shown to collaborators and as the creator of your datasets.",
         validators=[DataRequired(message="Enter the name others should see."), Length(max=120)],
     )
-    password = PasswordField(
-        "Password", validators=[DataRequired(message="Choose a password.")]
-    )
+    password = PasswordField("Password", validators=[DataRequired(message="Choose a password.")])
     confirm = PasswordField(
         "Repeat password",
         validators=[

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -33,7 +42,7 @@ def safe_next(target: str | None) -> str:
 @login_manager.user_loader
 def load_user(token_id: str) -> User | None:
     max_age = timedelta(seconds=int(current_app.config["PERMANENT_SESSION_LIFETIME"]))
-    user = accounts.load_session(db.session, token_id, max_age=max_age)
+    user = accounts.load_session(token_id, max_age=max_age)
     if db.session.dirty or db.session.deleted:
         db.session.commit()
     return user
@@ -51,7 +60,6 @@ def _start_session(user: User) -> None:
     # A fresh session on every sign-in: nothing from before (a planted cookie) carries over.
     session.clear()
     accounts.open_session(
-        db.session,
         user,
         ip_address=request.remote_addr,
         user_agent=request.headers.get("User-Agent"),
@@ -79,7 +87,7 @@ def login() -> ResponseReturnValue:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
+        user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
             _start_session(user)
             db.session.commit()
@@ -99,7 +107,6 @@ def register() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             user = accounts.create_user(
-                db.session,
                 email=form.email.data or "",
                 display_name=form.display_name.data or "",
                 password=form.password.data or "",
@@ -119,7 +126,7 @@ def register() -> ResponseReturnValue:
 @login_required
 def logout() -> ResponseReturnValue:
     token = current_user.get_id()
-    accounts.close_session(db.session, token)
+    accounts.close_session(token)
     db.session.commit()
     logout_user()
     session.clear()
