@@ -12,14 +12,21 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationE
 from fairdb.services.passwords import password_problems
 
 
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired(), Length(max=320)])
+    email = EmailField(
+        "Email address", filters=[_strip], validators=[DataRequired(), Length(max=320)]
+    )
     password = PasswordField("Password", validators=[DataRequired(), Length(max=256)])
 
 
 class RegisterForm(FlaskForm):
     email = EmailField(
         "Email address",
+        filters=[_strip],
         validators=[
             DataRequired(message="Enter your email address."),
             Email(
