@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -172,12 +179,6 @@ def form_token(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture(scope="session")
-def browser_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("home")
-    return {**os.environ, "HOME": str(home)}
-
-
 def engine_for(url: str) -> Engine:
     return create_engine(url, isolation_level="AUTOCOMMIT")
 
@@ -189,3 +190,128 @@ def scalar(url: str, sql: str) -> Any:
             return conn.execute(text(sql)).scalar()
     finally:
         engine.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@dataclass
+class Served:
+    url: str
+    instance: Path
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    log: Path
+
+
+def serve(instance: Path, **env_extra: str) -> Served:
+    """What `make run` does: migrate the embedded database, then start gunicorn on it."""
+    bin_dir = Path(sys.executable).parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDB_")}
+    port = free_port()
+    env.update(FAIRDB_INSTANCE_PATH=str(instance), PORT=str(port), **env_extra)
+    subprocess.run(
+        [bin_dir / "flask", "--app", "wsgi", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    log = instance / "gunicorn.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [bin_dir / "gunicorn", "wsgi:app", "-c", "gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/healthz", process)
+    return Served(url=url, instance=instance, process=process, env=env, log=log)
+
+
+def stop_served(served: Served) -> int:
+    served.process.send_signal(signal.SIGTERM)
+    return served.process.wait(timeout=60)
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """A real gunicorn (2 workers) on the embedded PostgreSQL, shared by the browser tests."""
+    served = serve(tmp_path_factory.mktemp("served"))
+    yield served
+    stop_served(served)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    home = tmp_path_factory.mktemp("home")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=CHROMIUM_ARGS,
+            env={**os.environ, "HOME": str(home)},
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, gunicorn_server: Served) -> Iterator[Any]:
+    context = browser.new_context(base_url=gunicorn_server.url)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    problems: list[str] = []
+    # Script errors, CSP violations and broken assets (a form page answering 400 is not one).
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: (
+            problems.append(f"{r.status} {r.url}")
+            if r.status >= 400 and r.request.resource_type != "document"
+            else None
+        ),
+    )
+    yield page
+    context.close()
+    assert problems == [], f"problems seen by the browser: {problems}"
