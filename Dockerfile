@@ -15,6 +15,7 @@ COPY --chown=fairdb:fairdb wsgi.py gunicorn.conf.py ./
 COPY --chown=fairdb:fairdb migrations ./migrations
 COPY --chown=fairdb:fairdb templates ./templates
 COPY --chown=fairdb:fairdb static ./static
+# The package is also importable from /app (first on sys.path), so ROOT finds templates/ beside it.
 COPY --chown=fairdb:fairdb fairdb ./fairdb
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 FAIRDB_ENV=production \
     FAIRDB_BIND=0.0.0.0:5000 FAIRDB_INSTANCE_PATH=/app/instance
