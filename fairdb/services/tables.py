@@ -1,0 +1,392 @@
+"""Reading uploaded tables (CSV, TSV, XLSX) as chunks of text columns, and explaining bad files.
+
+The format is decided by the content, never the extension. Text that is not UTF-8 (UTF-16 with a
+byte-order mark, or Latin-1/CP1252) is transcoded into a temporary UTF-8 file first, because
+polars reads only UTF-8. Rows are numbered as a spreadsheet shows them: comment lines, the header
+and a description row count; a cell with line breaks inside quotes is one row.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import polars as pl
+
+from fairdb.services.tables_xlsx import check_zip, iter_xlsx_rows
+
+HEAD_BYTES = 1 << 16
+MAGIC = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+    b"\x1f\x8b": "a gzip archive",
+    b"\xd0\xcf\x11\xe0": "an old Excel .xls file (or a password-protected workbook)",
+    b"BZh": "a bzip2 archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"Rar!": "a RAR archive",
+}
+SAMPLE_ID_HEADERS = {"sampleid", "sample_id", "sample id", "samp_name", "sample_name", "sample"}
+
+
+class TableError(ValueError):
+    """A problem with the file as a whole: what is wrong, how to fix it, and where if known."""
+
+    def __init__(
+        self,
+        message: str,
+        fix: str,
+        *,
+        code: str,
+        row: int | None = None,
+        column: str | None = None,
+        status: int = 400,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.code = code
+        self.row = row
+        self.column = column
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    format: str
+    encoding: str
+    headers: list[str]
+    header_row: int
+    first_data_row: int
+    sheet: str | None = None
+
+
+def _sniff_encoding(path: Path, head: bytes) -> str:
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in head:
+        raise TableError(
+            "This file contains binary data, not text: it is not a CSV, TSV or XLSX table.",
+            "Export the sheet from your spreadsheet program as CSV (UTF-8) or XLSX.",
+            code="not_a_table",
+            status=415,
+        )
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with path.open("rb") as handle:
+            while block := handle.read(1 << 22):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "cp1252"
+    return "utf-8"
+
+
+def _transcode(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a file in another encoding, written in a stream."""
+    target = Path(tempfile.mkstemp(prefix="fairdb-utf8-", suffix=".csv", dir=path.parent)[1])
+    # CP1252 leaves five bytes undefined; they become U+FFFD rather than an error.
+    errors = "strict" if encoding != "cp1252" else "replace"
+    reader = codecs.getreader(encoding)
+    try:
+        with path.open("rb") as raw, target.open("w", encoding="utf-8", newline="") as out:
+            text = reader(raw, errors)
+            while block := text.read(1 << 20):
+                out.write(block.lstrip("\ufeff") if out.tell() == 0 else block)
+    except UnicodeDecodeError as error:
+        target.unlink(missing_ok=True)
+        raise TableError(
+            f"The file claims to be {encoding} but is not readable as such ({error.reason}).",
+            "Save the file again as CSV UTF-8 from your spreadsheet program.",
+            code="bad_encoding",
+        ) from error
+    return target
+
+
+def _header_position(lines: list[str], delimiter: str | None) -> tuple[int, str]:
+    """Index of the header line among the first lines, and the delimiter."""
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if stripped.startswith("#"):
+            first = stripped.lstrip("#").split("\t")[0].split(",")[0].split(";")[0]
+            if first.strip().lower() not in SAMPLE_ID_HEADERS:
+                continue  # a comment line, as MIxS templates and QIIME write them
+        found = delimiter or _delimiter(line)
+        return index, found
+    raise TableError(
+        "This file has no header row: it is empty or holds only comment lines.",
+        "Put the column names (samp_name, collection_date, ...) in the first row.",
+        code="empty",
+    )
+
+
+def _delimiter(line: str) -> str:
+    counts = {d: line.count(d) for d in ("\t", ",", ";")}
+    if counts["\t"]:
+        return "\t"
+    return "," if counts[","] >= counts[";"] else ";"
+
+
+def column_name(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
+def check_headers(headers: list[str], header_row: int, max_columns: int) -> None:
+    if len(headers) > max_columns:
+        raise TableError(
+            f"The header row has {len(headers):,} columns; at most {max_columns:,} are accepted.",
+            "Remove empty or unrelated columns; a MIxS sheet needs well under a hundred.",
+            code="too_many_columns",
+            row=header_row,
+        )
+    seen: dict[str, int] = {}
+    for position, header in enumerate(headers):
+        key = header.strip().lower()
+        if not key:
+            continue
+        if key in seen:
+            raise TableError(
+                f"Columns {column_name(seen[key])} and {column_name(position)} are both named "
+                f"'{header.strip()}'.",
+                "Give every column its own name, or delete the duplicate.",
+                code="duplicate_header",
+                row=header_row,
+                column=header.strip(),
+            )
+        seen[key] = position
+
+
+class Table:
+    """An open upload; use as a context manager so temporary files are removed."""
+
+    def __init__(
+        self,
+        path: Path,
+        info: TableInfo,
+        *,
+        skip: int,
+        delimiter: str,
+        temporary: Path | None,
+        max_cell_chars: int,
+    ) -> None:
+        self.path = path
+        self.info = info
+        self.skip = skip
+        self.delimiter = delimiter
+        self.temporary = temporary
+        self.max_cell_chars = max_cell_chars
+
+    def __enter__(self) -> Table:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+            self.temporary = None
+
+    def chunks(self, rows: int = 100_000) -> Iterator[pl.DataFrame]:
+        """Frames of columns c0..cN (strings, null when empty) plus `__row`, the spreadsheet
+        row number; blank rows and marked description rows are left out."""
+        if self.info.format == "xlsx":
+            yield from self._xlsx_chunks(rows)
+            return
+        width = len(self.info.headers)
+        schema = {f"c{i}": pl.String for i in range(width)} | {"__extra": pl.String}
+        frames = pl.scan_csv(
+            self.path,
+            has_header=False,
+            separator=self.delimiter,
+            quote_char='"',
+            skip_rows=self.skip,
+            schema=schema,
+            missing_columns="insert",
+            truncate_ragged_lines=True,
+            row_index_name="__index",
+            encoding="utf8",
+        ).collect_batches(chunk_size=rows)
+        try:
+            for frame in frames:
+                yield self._tidy(frame, width)
+        except pl.exceptions.PolarsError as error:
+            raise TableError(
+                f"The file could not be read as {self.info.format.upper()}: {str(error)[:200]}",
+                'Check for an unclosed quote (") in the rows around the problem, or save the '
+                "file again as CSV UTF-8.",
+                code="bad_csv",
+            ) from error
+
+    def _tidy(self, frame: pl.DataFrame, width: int) -> pl.DataFrame:
+        frame = frame.with_columns(
+            (pl.col("__index").cast(pl.Int64) + self.info.first_data_row).alias("__row")
+        ).drop("__index")
+        ragged = frame.filter(pl.col("__extra").is_not_null() & (pl.col("__extra") != ""))
+        if ragged.height:
+            row = int(ragged["__row"][0])
+            raise TableError(
+                f"Row {row} has more cells than the header has columns ({width}).",
+                "Remove the extra cells, or add a name for the extra column to the header row; "
+                "a comma inside a value must be enclosed in double quotes.",
+                code="ragged_row",
+                row=row,
+            )
+        frame = frame.drop("__extra")
+        cells = [f"c{i}" for i in range(width)]
+        blank = pl.all_horizontal(
+            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells]
+        )
+        marked = pl.col("c0").str.starts_with("#")
+        frame = frame.filter(~blank & ~marked.fill_null(False))
+        lengths = frame.select([pl.col(c).str.len_chars().max() for c in cells]).row(0)
+        for position, longest in enumerate(lengths):
+            if longest is not None and longest > self.max_cell_chars:
+                column = f"c{position}"
+                row = int(frame.filter(pl.col(column).str.len_chars() == longest)["__row"][0])
+                raise TableError(
+                    f"A cell in row {row}, column {self.info.headers[position]} holds "
+                    f"{longest:,} characters; at most {self.max_cell_chars:,} are accepted.",
+                    "Shorten the value; put long text in a linked document instead.",
+                    code="cell_too_long",
+                    row=row,
+                    column=self.info.headers[position],
+                )
+        return frame
+
+    def _xlsx_chunks(self, rows: int) -> Iterator[pl.DataFrame]:
+        width = len(self.info.headers)
+        buffer: list[list[str | None]] = []
+        numbers: list[int] = []
+        for number, values in iter_xlsx_rows(self.path, start=self.info.first_data_row):
+            if len(values) > width and any(v not in (None, "") for v in values[width:]):
+                raise TableError(
+                    f"Row {number} has more cells than the header has columns ({width}).",
+                    "Remove the extra cells, or name the extra column in the header row.",
+                    code="ragged_row",
+                    row=number,
+                )
+            cells = (values + [None] * width)[:width]
+            if all(c is None or not str(c).strip() for c in cells):
+                continue
+            if cells[0] is not None and str(cells[0]).startswith("#"):
+                continue
+            buffer.append(cells)
+            numbers.append(number)
+            if len(buffer) >= rows:
+                yield self._xlsx_frame(buffer, numbers, width)
+                buffer, numbers = [], []
+        if buffer:
+            yield self._xlsx_frame(buffer, numbers, width)
+
+    def _xlsx_frame(
+        self, buffer: list[list[str | None]], numbers: list[int], width: int
+    ) -> pl.DataFrame:
+        frame = pl.DataFrame(
+            {f"c{i}": [row[i] for row in buffer] for i in range(width)},
+            schema={f"c{i}": pl.String for i in range(width)},
+        )
+        return self._tidy(
+            frame.with_columns(
+                pl.Series("__index", [n - self.info.first_data_row for n in numbers]),
+                pl.lit(None, pl.String).alias("__extra"),
+            ),
+            width,
+        )
+
+
+def open_table(
+    path: Path,
+    filename: str,
+    *,
+    max_columns: int = 1000,
+    max_cell_chars: int = 1_000_000,
+    max_xlsx_uncompressed: int = 1_000_000_000,
+) -> Table:
+    """Detect the format and encoding, find the header, and check it; raises TableError."""
+    with path.open("rb") as handle:
+        head = handle.read(HEAD_BYTES)
+    if not head.strip(b" \t\r\n\xef\xbb\xbf"):
+        raise TableError(
+            "The file is empty.",
+            "Upload the sheet with a header row and one row per sample.",
+            code="empty",
+        )
+    if head.startswith(b"PK\x03\x04"):
+        sheet, headers, header_row = check_zip(path, max_xlsx_uncompressed, max_columns)
+        headers = [h.strip().lstrip("\ufeff") for h in headers]
+        check_headers(headers, header_row, max_columns)
+        info = TableInfo("xlsx", "xlsx", headers, header_row, header_row + 1, sheet)
+        table = Table(
+            path, info, skip=0, delimiter=",", temporary=None, max_cell_chars=max_cell_chars
+        )
+        _require_rows(table)
+        return table
+    for magic, what in MAGIC.items():
+        if head.startswith(magic):
+            raise TableError(
+                f"This file is {what}, not a table (whatever its name, {filename}, says).",
+                "Upload the sample sheet itself as CSV, TSV or XLSX.",
+                code="not_a_table",
+                status=415,
+            )
+    encoding = _sniff_encoding(path, head)
+    source, temporary = path, None
+    if encoding not in ("utf-8", "utf-8-sig"):
+        temporary = source = _transcode(path, encoding)
+        with source.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    lines = text.splitlines()[:-1] or text.splitlines()
+    index, delimiter = _header_position(lines, None)
+    header_line = lines[index].lstrip("#") if lines[index].startswith("#") else lines[index]
+    headers = [h.strip() for h in next(csv.reader(io.StringIO(header_line), delimiter=delimiter))]
+    header_row = index + 1
+    check_headers(headers, header_row, max_columns)
+    kind = "tsv" if delimiter == "\t" else "csv"
+    info = TableInfo(kind, encoding, headers, header_row, header_row + 1)
+    table = Table(
+        source,
+        info,
+        skip=index + 1,
+        delimiter=delimiter,
+        temporary=temporary,
+        max_cell_chars=max_cell_chars,
+    )
+    _require_rows(table)
+    return table
+
+
+def _require_rows(table: Table) -> None:
+    """A header without any sample row is an error worth saying plainly."""
+    for frame in table.chunks(rows=1000):
+        if frame.height:
+            return
+    table.close()
+    raise TableError(
+        "The file has a header row but no samples below it.",
+        "Add one row per sample under the header.",
+        code="no_rows",
+        row=table.info.header_row,
+    )
