@@ -1,6 +1,20 @@
 """Every table of fairdb; importing this package registers them all on the metadata."""
 
 from fairdb.models.base import Base
+from fairdb.models.dataset import LICENSES, Dataset, Privacy, Upload, UploadAttempt
+from fairdb.models.sample import TYPED_COLUMNS, Sample
 from fairdb.models.user import AuthSession, Role, User
 
-__all__ = ["AuthSession", "Base", "Role", "User"]
+__all__ = [
+    "LICENSES",
+    "TYPED_COLUMNS",
+    "AuthSession",
+    "Base",
+    "Dataset",
+    "Privacy",
+    "Role",
+    "Sample",
+    "Upload",
+    "UploadAttempt",
+    "User",
+]
