@@ -75,10 +75,14 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from fairdb.auth.views import bp as auth_bp
+    from fairdb.browse.views import bp as browse_bp
     from fairdb.main.views import bp as main_bp
+    from fairdb.uploads.views import bp as uploads_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(uploads_bp)
+    app.register_blueprint(browse_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
 from fairdb.extensions import db
-from fairdb.models import Role
-from fairdb.services import accounts
+from fairdb.models import Dataset, Privacy, Role
+from fairdb.services import access, accounts, datasets, ingest, reports
 from fairdb.services.passwords import password_problems
 
 fairdb_cli = AppGroup("fairdb", help="fairdb administration.")
@@ -45,6 +47,65 @@ def create_user(email: str, display_name: str, admin: bool, password_stdin: bool
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@fairdb_cli.command("import-samples")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--owner", "owner_email", required=True, help="Email of the account that owns it.")
+@click.option("--dataset", "dataset_id", type=int, help="Add to this existing dataset.")
+@click.option("--title", help="Create a new dataset with this title.")
+@click.option("--checklist", default=None, help="Checklist of a new dataset.")
+@click.option(
+    "--privacy",
+    type=click.Choice([p.value for p in Privacy]),
+    default=Privacy.PRIVATE.value,
+    help="Privacy of a new dataset.",
+)
+def import_samples(
+    file: Path,
+    owner_email: str,
+    dataset_id: int | None,
+    title: str | None,
+    checklist: str | None,
+    privacy: str,
+) -> None:
+    """Check a sample-metadata file and store it, all or nothing (same rules as the web upload)."""
+    if (dataset_id is None) == (title is None):
+        raise click.UsageError("Give exactly one of --dataset ID or --title TITLE.")
+    owner = accounts.find_user(owner_email)
+    if owner is None:
+        raise click.ClickException(f"No account with the address {owner_email}.")
+    if dataset_id is not None:
+        dataset = db.session.get(Dataset, dataset_id)
+        if dataset is None:
+            raise click.ClickException(f"There is no dataset {dataset_id}.")
+        if not access.can_edit_dataset(owner, dataset):
+            raise click.ClickException(
+                f"{owner.email} may not add samples to dataset {dataset_id}."
+            )
+    else:
+        name = checklist or DEFAULT_CHECKLIST
+        if name not in checklist_names():
+            raise click.ClickException(
+                f"Unknown checklist {name!r}: choose one of {', '.join(checklist_names())}."
+            )
+        dataset = datasets.create_dataset(
+            owner, title=title or "", checklist=name, privacy=Privacy(privacy)
+        )
+    result = ingest.ingest_samples(dataset, file, file.name, owner)
+    if not result.ok:
+        db.session.rollback()
+        click.echo(f"nothing stored: {result.error_count} problem(s) in {file.name}", err=True)
+        for finding in reports.group_errors(r.as_dict() for r in result.problems):
+            where = finding.row_ranges or "file"
+            column = f" column {finding.column}" if finding.column else ""
+            click.echo(
+                f"  {where}{column}: {finding.message} {finding.fix} [{finding.count} cell(s)]",
+                err=True,
+            )
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"stored {result.stored} samples into dataset {dataset.id}")
 
 
 def init_app(app: Flask) -> None:

@@ -308,10 +308,31 @@ def page(browser: Any, gunicorn_server: Served) -> Iterator[Any]:
         "response",
         lambda r: (
             problems.append(f"{r.status} {r.url}")
-            if r.status >= 400 and r.request.resource_type != "document"
+            if r.status >= 400 and r.request.resource_type not in ("document", "xhr", "fetch")
             else None
         ),
     )
     yield page
     context.close()
     assert problems == [], f"problems seen by the browser: {problems}"
+
+
+@pytest.fixture
+def create_dataset(app: Flask, create_user: Callable[..., User]) -> Callable[..., Any]:
+    """Factory: a dataset owned by a new (or the given) researcher."""
+    from fairdb.models import Privacy
+    from fairdb.services import datasets
+
+    def create(
+        owner: User | None = None,
+        *,
+        title: str = "Gut cohort 2020",
+        checklist: str = "MimsHumanGut",
+        privacy: Privacy = Privacy.PRIVATE,
+    ) -> Any:
+        owner = owner or create_user()
+        dataset = datasets.create_dataset(owner, title=title, checklist=checklist, privacy=privacy)
+        db.session.commit()
+        return dataset
+
+    return create

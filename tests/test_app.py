@@ -8,6 +8,7 @@ import re
 
 import pytest
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from fairdb import create_app
 from fairdb.config import ConfigError
@@ -72,7 +73,12 @@ def _urls(app: Flask) -> list[tuple[str, str]]:
     """One concrete URL (and method) for every rule in the URL map."""
     found = []
     for rule in app.url_map.iter_rules():
-        values = {arg: "x" for arg in rule.arguments}
+        values = {
+            arg: 1 if isinstance(rule._converters[arg], IntegerConverter) else "x"
+            for arg in rule.arguments
+        }
+        if rule.endpoint == "uploads.template":
+            values = {"name": "core", "fmt": "csv"}
         if rule.endpoint == "static":
             values = {"filename": "css/fairdb.css"}
         method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS"})[0]

@@ -61,3 +61,43 @@ def test_keyboard_users_can_skip_to_content_and_see_focus(page):
     outline = skip.evaluate("el => getComputedStyle(el).outlineStyle")
     box_shadow = skip.evaluate("el => getComputedStyle(el).boxShadow")
     assert outline != "none" or box_shadow != "none"
+
+
+def test_upload_with_mistakes_read_report_fix_and_store(page, tmp_path):
+    from tests.uploads_helpers import csv_bytes, rows
+
+    page.goto("/auth/register")
+    page.get_by_label("Email address").fill("uma@example.org")
+    page.get_by_label("Display name").fill("Uma Upload")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="New dataset").click()
+    page.get_by_label("Title").fill("Nijmegen gut cohort")
+    page.get_by_label("Keywords").fill("gut, cohort")
+    page.get_by_label("Public: anyone can find, see and download the samples").check()
+    page.get_by_role("button", name="Create dataset").click()
+    expect(page.get_by_role("heading", name="Upload sample metadata")).to_be_visible()
+
+    bad = tmp_path / "cohort.csv"
+    bad.write_bytes(
+        csv_bytes(rows(40, collection_date=lambda n: "31/12/2020" if n > 30 else "2020-12-31"))
+    )
+    page.get_by_label("Sample metadata file").set_input_files(str(bad))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_test_id("report-title")).to_contain_text("Nothing was stored: 10 problems")
+    report = page.get_by_test_id("report")
+    expect(report).to_contain_text("rows 32–41")
+    expect(report).to_contain_text("2020-12-31")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the full report (CSV)").click()
+    assert "31/12/2020" in download.value.path().read_text()
+
+    fixed = tmp_path / "cohort-fixed.csv"
+    fixed.write_bytes(csv_bytes(rows(40)))
+    page.get_by_label("Sample metadata file").set_input_files(str(fixed))
+    page.get_by_role("button", name="Upload and check").click()
+    expect(page.get_by_text("40 samples stored from cohort-fixed.csv")).to_be_visible()
+    expect(page.get_by_test_id("sample-count")).to_have_text("40 samples")
+    expect(page.get_by_test_id("samples")).to_contain_text("S40")

@@ -1,0 +1,130 @@
+"""Ingest speed and memory: validated-and-stored rows/s against a plain COPY of the same file.
+
+    .venv/bin/python bench/ingest.py --rows 1000000
+
+Starts its own PostgreSQL (pgserver) in a temporary folder, so the numbers are comparable run to
+run. The plain COPY loads the same CSV into a bare table of text columns on the same server: the
+physical limit of getting these bytes into PostgreSQL. The ingest runs in a child process so its
+peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import samples  # noqa: E402
+
+
+def _ingest_child(url: str, instance: str, path: str, out: multiprocessing.Queue) -> None:
+    from fairdb import create_app
+    from fairdb.extensions import db
+    from fairdb.models import Dataset, User
+    from fairdb.services import ingest
+
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"})
+    with app.app_context():
+        user = db.session.query(User).one()
+        dataset = db.session.query(Dataset).one()
+        started = time.perf_counter()
+        result = ingest.ingest_samples(dataset, Path(path), "bench.csv", user)
+        if not result.ok:
+            out.put({"error": result.report()["errors"][:5], "count": result.error_count})
+            return
+        db.session.commit()
+        elapsed = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.put({"seconds": elapsed, "stored": result.stored, "peak_rss_mb": peak_mb})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+    import psycopg2
+
+    with tempfile.TemporaryDirectory(prefix="fairdb-bench-") as tmp:
+        folder = Path(tmp)
+        server = pgserver.get_server(folder / "pg", cleanup_mode="delete")
+        server.psql("CREATE DATABASE bench;")
+        socket_dir = server.get_postmaster_info().socket_dir
+        url = f"postgresql+psycopg2://postgres@/bench?host={socket_dir}"
+
+        from flask_migrate import upgrade
+
+        from fairdb import create_app
+        from fairdb.extensions import db
+        from fairdb.services import accounts, datasets
+
+        app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder / "instance")})
+        with app.app_context():
+            upgrade()
+            owner = accounts.create_user(
+                email="bench@example.org", display_name="Bench", password="x" * 12
+            )
+            datasets.create_dataset(owner, title="bench", checklist="MimsHumanGut")
+            db.session.commit()
+            db.engine.dispose()
+
+        path = samples.write_csv(folder / "samples.csv", args.rows)
+        size_mb = path.stat().st_size / 1e6
+
+        # The physical limit: the same bytes COPYed into a bare table of text columns.
+        connection = psycopg2.connect(dbname="bench", host=socket_dir, user="postgres")
+        with connection, connection.cursor() as cursor:
+            columns = ", ".join(f"{name} text" for name in samples.COLUMNS)
+            cursor.execute(f"CREATE TABLE bare ({columns})")
+        started = time.perf_counter()
+        with connection, connection.cursor() as cursor, path.open("rb") as handle:
+            cursor.copy_expert("COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
+        copy_seconds = time.perf_counter() - started
+        connection.close()
+
+        queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
+        child = multiprocessing.get_context("spawn").Process(
+            target=_ingest_child, args=(url, str(folder / "instance"), str(path), queue)
+        )
+        child.start()
+        outcome = queue.get()
+        child.join()
+        if "error" in outcome:
+            print(json.dumps(outcome, indent=2))
+            raise SystemExit("the generated file did not validate")
+        server.cleanup()
+
+    copy_rate = args.rows / copy_seconds
+    ingest_rate = outcome["stored"] / outcome["seconds"]
+    figures = {
+        "rows": args.rows,
+        "file_mb": round(size_mb, 1),
+        "copy_rows_per_s": round(copy_rate),
+        "ingest_rows_per_s": round(ingest_rate),
+        "ratio_to_copy": round(ingest_rate / copy_rate, 3),
+        "ingest_seconds": round(outcome["seconds"], 2),
+        "copy_seconds": round(copy_seconds, 2),
+        "peak_rss_mb": round(outcome["peak_rss_mb"], 1),
+    }
+    for key, value in figures.items():
+        print(f"{key:>20}: {value}")
+    out = ROOT / "bench" / "out"
+    out.mkdir(exist_ok=True)
+    (out / "ingest.json").write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The browse blueprint: datasets and their samples, as pages and downloads."""

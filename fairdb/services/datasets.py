@@ -1,0 +1,113 @@
+"""Datasets: creating and describing them (title, creators, keywords, license, privacy)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from fairdb.extensions import db
+from fairdb.models import LICENSES, Dataset, Privacy, Sample, Upload, User
+
+ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
+
+
+class DatasetError(ValueError):
+    """A description that cannot be stored; the message says which field and how to fix it."""
+
+
+def orcid_checksum_ok(orcid: str) -> bool:
+    """ISO 7064 11,2 check digit, as ORCID computes it."""
+    digits = orcid.replace("-", "")
+    total = 0
+    for char in digits[:-1]:
+        total = (total + int(char)) * 2
+    check = (12 - total % 11) % 11
+    return digits[-1] == ("X" if check == 10 else str(check))
+
+
+def parse_creators(text: str) -> list[dict[str, Any]]:
+    """One creator per line: `Name; ORCID; Affiliation` (ORCID and affiliation optional)."""
+    creators = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [part.strip() for part in line.split(";")]
+        name = parts[0]
+        if not name:
+            raise DatasetError(
+                f"Creator line {number} has no name: write 'Name; ORCID; Affiliation'."
+            )
+        orcid = parts[1] if len(parts) > 1 and parts[1] else None
+        if orcid is not None:
+            found = ORCID.match(orcid)
+            if found is None or not orcid_checksum_ok(found.group(1)):
+                raise DatasetError(
+                    f"Creator line {number}: '{orcid}' is not a valid ORCID iD; write it like "
+                    "0000-0002-1825-0097 (16 digits, the last may be X)."
+                )
+            orcid = found.group(1)
+        affiliation = "; ".join(parts[2:]).strip() or None if len(parts) > 2 else None
+        creators.append({"name": name, "orcid": orcid, "affiliation": affiliation})
+    return creators
+
+
+def format_creators(creators: list[dict[str, Any]]) -> str:
+    lines = []
+    for creator in creators:
+        parts = [creator["name"], creator.get("orcid") or "", creator.get("affiliation") or ""]
+        lines.append("; ".join(parts).rstrip("; "))
+    return "\n".join(lines)
+
+
+def parse_keywords(text: str) -> list[str]:
+    seen: dict[str, str] = {}
+    for keyword in re.split(r"[,;\n]", text):
+        cleaned = " ".join(keyword.split())[:100]
+        if cleaned and cleaned.lower() not in seen:
+            seen[cleaned.lower()] = cleaned
+    return list(seen.values())
+
+
+def create_dataset(
+    owner: User,
+    *,
+    title: str,
+    description: str = "",
+    creators: list[dict[str, Any]] | None = None,
+    keywords: list[str] | None = None,
+    license: str = "CC-BY-4.0",
+    privacy: Privacy = Privacy.PRIVATE,
+    checklist: str,
+) -> Dataset:
+    if license not in LICENSES:
+        raise DatasetError(f"Unknown license {license!r}: choose one of {', '.join(LICENSES)}.")
+    dataset = Dataset(
+        title=title.strip(),
+        description=description.strip(),
+        creators=creators or [{"name": owner.display_name, "orcid": None, "affiliation": None}],
+        keywords=keywords or [],
+        license=license,
+        privacy=privacy,
+        checklist=checklist,
+        owner=owner,
+    )
+    db.session.add(dataset)
+    db.session.flush()
+    return dataset
+
+
+def sample_count(dataset_id: int) -> int:
+    count = db.session.scalar(
+        select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)
+    )
+    return count or 0
+
+
+def uploads_of(dataset_id: int) -> list[Upload]:
+    return list(
+        db.session.scalars(
+            select(Upload).where(Upload.dataset_id == dataset_id).order_by(Upload.id.desc())
+        )
+    )

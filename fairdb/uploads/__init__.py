@@ -1,0 +1,1 @@
+"""The uploads blueprint: create datasets and upload sample-metadata files into them."""

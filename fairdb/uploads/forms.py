@@ -1,0 +1,71 @@
+"""The shapes of the dataset and upload forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
+from fairdb.models import LICENSES, Privacy
+from fairdb.services.datasets import DatasetError, parse_creators
+
+PRIVACY_CHOICES = [
+    (Privacy.PUBLIC.value, "Public: anyone can find, see and download the samples"),
+    (
+        Privacy.RESTRICTED.value,
+        "Restricted: anyone can find the description; samples only for you and admins",
+    ),
+    (Privacy.PRIVATE.value, "Private: only you and admins"),
+]
+
+
+class DatasetForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[DataRequired(message="Give the dataset a title."), Length(max=300)],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Optional(), Length(max=20_000)],
+        description="What was sampled, why, and how. Shown on the dataset page and in citations.",
+    )
+    creators = TextAreaField(
+        "Creators",
+        description="One per line, in citation order: Name; ORCID iD; Affiliation "
+        "(ORCID and affiliation optional). Leave empty to list yourself.",
+        validators=[Optional(), Length(max=10_000)],
+    )
+    keywords = StringField(
+        "Keywords", description="Separated by commas.", validators=[Optional(), Length(max=1000)]
+    )
+    license = SelectField("License", choices=list(LICENSES.items()), default="CC-BY-4.0")
+    privacy = RadioField("Who can see it", choices=PRIVACY_CHOICES, default=Privacy.PRIVATE.value)
+    checklist = SelectField(
+        "Checklist",
+        description="The MIxS checklist every sample is checked against.",
+        default=DEFAULT_CHECKLIST,
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.checklist.choices = [(name, name) for name in checklist_names()]
+
+    def validate_creators(self, field: Any) -> None:
+        try:
+            parse_creators(field.data or "")
+        except DatasetError as error:
+            raise ValidationError(str(error)) from error
+
+
+class UploadForm(FlaskForm):
+    file = FileField(
+        "Sample metadata file",
+        description="CSV, TSV or XLSX with one row per sample and a header row.",
+        validators=[FileRequired(message="Choose a file to upload.")],
+    )
+    # Chosen by the page so it can ask for progress while the upload is being checked.
+    token = HiddenField()

@@ -1,0 +1,207 @@
+"""Routes of the uploads blueprint: new dataset, upload a file, progress, report, templates."""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from fairdb.checklists.model import checklist_names, get_checklist
+from fairdb.extensions import db
+from fairdb.models import Dataset, Privacy, UploadAttempt
+from fairdb.services import access, attempts, datasets, ingest, reports, templates
+from fairdb.uploads.forms import DatasetForm, UploadForm
+
+bp = Blueprint("uploads", __name__)
+
+
+@bp.route("/datasets/new", methods=["GET", "POST"])
+@login_required
+def new_dataset() -> ResponseReturnValue:
+    form = DatasetForm()
+    if form.validate_on_submit():
+        dataset = datasets.create_dataset(
+            current_user,
+            title=form.title.data or "",
+            description=form.description.data or "",
+            creators=datasets.parse_creators(form.creators.data or ""),
+            keywords=datasets.parse_keywords(form.keywords.data or ""),
+            license=form.license.data,
+            privacy=Privacy(form.privacy.data),
+            checklist=form.checklist.data,
+        )
+        db.session.commit()
+        flash(f"Dataset “{dataset.title}” created. Now upload its sample metadata.", "success")
+        return redirect(url_for("uploads.upload", dataset_id=dataset.id), code=303)
+    return render_template("uploads/new_dataset.html", form=form), 400 if form.errors else 200
+
+
+def _editable_dataset(dataset_id: int) -> Dataset:
+    dataset = db.get_or_404(Dataset, dataset_id)
+    access.require(access.can_see_dataset(current_user, dataset), exists_for_user=False)
+    access.require(access.can_edit_dataset(current_user, dataset))
+    return dataset
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.route("/datasets/<int:dataset_id>/upload", methods=["GET", "POST"])
+@login_required
+def upload(dataset_id: int) -> ResponseReturnValue:
+    dataset = _editable_dataset(dataset_id)
+    form = UploadForm()
+    if not form.validate_on_submit():
+        status = 400 if form.errors else 200
+        if _wants_json() and form.errors:
+            return jsonify(status="invalid", errors=form.errors), 400
+        return render_template("uploads/upload.html", form=form, dataset=dataset), status
+
+    token = form.token.data or secrets.token_urlsafe(24)
+    upload_file = form.file.data
+    filename = Path(upload_file.filename or "upload").name
+    with tempfile.TemporaryDirectory(prefix="fairdb-upload-") as folder:
+        path = Path(folder) / "file"
+        upload_file.save(path)
+        result, attempt_id = _ingest(dataset, path, filename, token)
+
+    if result.ok:
+        message = f"{result.stored:,} samples stored from {filename}."
+        if _wants_json():
+            redirect_to = url_for("browse.dataset", dataset_id=dataset.id)
+            flash(message, "success")
+            return jsonify(status="stored", stored=result.stored, redirect=redirect_to), 201
+        flash(message, "success")
+        return redirect(url_for("browse.dataset", dataset_id=dataset.id), code=303)
+    report_url = url_for("uploads.report", attempt_id=attempt_id)
+    if _wants_json():
+        return jsonify(
+            status="rejected", error_count=result.error_count, report=report_url
+        ), result.status
+    return _render_report(
+        _own_attempt(db.session.get(UploadAttempt, attempt_id)), dataset, status=result.status
+    )
+
+
+def _ingest(
+    dataset: Dataset, path: Path, filename: str, token: str
+) -> tuple[ingest.IngestResult, int]:
+    """Run the ingest service; commit only a clean file, and record the attempt either way."""
+    attempt_id = attempts.start(
+        token=token,
+        dataset_id=dataset.id,
+        user_id=current_user.id,
+        filename=filename,
+        size=path.stat().st_size,
+    )
+    try:
+        result = ingest.ingest_samples(
+            dataset,
+            path,
+            filename,
+            current_user,
+            progress=lambda rows: attempts.progress(attempt_id, rows),
+        )
+        if result.ok:
+            db.session.commit()
+        else:
+            db.session.rollback()
+    except BaseException:
+        db.session.rollback()
+        attempts.finish(attempt_id, "failed", {"error_count": 0, "errors": []})
+        raise
+    attempts.finish(attempt_id, "stored" if result.ok else "rejected", result.report())
+    current_app.logger.info(
+        "upload checked",
+        extra={"dataset": dataset.id, "stored": result.stored, "errors": result.error_count},
+    )
+    return result, attempt_id
+
+
+def _own_attempt(attempt: UploadAttempt | None) -> UploadAttempt:
+    if attempt is None or not (current_user.is_admin or attempt.user_id == current_user.id):
+        abort(404)
+    return attempt
+
+
+def _render_report(attempt: UploadAttempt, dataset: Dataset, *, status: int) -> ResponseReturnValue:
+    report = attempt.report or {}
+    findings = reports.group_errors(report.get("errors", []))
+    return (
+        render_template(
+            "uploads/report.html",
+            attempt=attempt,
+            dataset=dataset,
+            report=report,
+            findings=findings,
+            form=UploadForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/uploads/progress/<token>")
+@login_required
+def progress(token: str) -> ResponseReturnValue:
+    attempt = attempts.by_token(token)
+    if attempt is None:
+        return jsonify(status="waiting", rows_done=0)
+    attempt = _own_attempt(attempt)
+    return jsonify(status=attempt.status, rows_done=attempt.rows_done)
+
+
+@bp.route("/uploads/<int:attempt_id>")
+@login_required
+def report(attempt_id: int) -> ResponseReturnValue:
+    attempt = _own_attempt(db.session.get(UploadAttempt, attempt_id))
+    dataset = _editable_dataset(attempt.dataset_id)
+    return _render_report(attempt, dataset, status=200)
+
+
+@bp.route("/uploads/<int:attempt_id>/report.csv")
+@login_required
+def report_csv(attempt_id: int) -> ResponseReturnValue:
+    attempt = _own_attempt(db.session.get(UploadAttempt, attempt_id))
+    _editable_dataset(attempt.dataset_id)
+    body = reports.report_csv((attempt.report or {}).get("errors", []))
+    name = Path(attempt.filename).stem or "upload"
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-errors.csv"'},
+    )
+
+
+@bp.route("/checklists/<name>/template.<fmt>")
+def template(name: str, fmt: str) -> ResponseReturnValue:
+    if name not in checklist_names() or fmt not in ("csv", "xlsx"):
+        abort(404)
+    checklist = get_checklist(name)
+    body: str | bytes
+    if fmt == "csv":
+        body = templates.template_csv(checklist)
+        mimetype = "text/csv"
+    else:
+        body = templates.template_xlsx(checklist)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{name}-template.{fmt}"'},
+    )

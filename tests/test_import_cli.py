@@ -1,0 +1,164 @@
+"""`flask fairdb import-samples`: the same service as the web upload, from the shell."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from fairdb.extensions import db
+from fairdb.models import Dataset, Sample
+from tests.conftest import PASSWORD, ROOT
+from tests.uploads_helpers import csv_bytes, rows
+
+FLASK = Path(sys.executable).parent / "flask"
+
+
+def test_import_into_a_new_dataset(app, create_user, tmp_path):
+    owner = create_user()
+    path = tmp_path / "cohort.csv"
+    path.write_bytes(csv_bytes(rows(4)))
+    result = app.test_cli_runner().invoke(
+        args=[
+            "fairdb",
+            "import-samples",
+            str(path),
+            "--owner",
+            owner.email,
+            "--title",
+            "Cohort",
+            "--privacy",
+            "public",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    dataset = db.session.query(Dataset).filter_by(title="Cohort").one()
+    assert f"stored 4 samples into dataset {dataset.id}" in result.output
+    assert dataset.privacy.value == "public"
+    assert db.session.query(Sample).filter_by(dataset_id=dataset.id).count() == 4
+
+
+def test_a_bad_file_prints_the_report_and_exits_1(app, create_dataset, tmp_path):
+    dataset = create_dataset()
+    path = tmp_path / "bad.csv"
+    path.write_bytes(csv_bytes(rows(3, lat_lon="45.1 999")))
+    result = app.test_cli_runner().invoke(
+        args=[
+            "fairdb",
+            "import-samples",
+            str(path),
+            "--owner",
+            dataset.owner.email,
+            "--dataset",
+            str(dataset.id),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "nothing stored: 3 problem(s) in bad.csv" in result.output
+    assert "rows 2–4 column lat_lon" in result.output
+    db.session.expire_all()
+    assert db.session.query(Sample).filter_by(dataset_id=dataset.id).count() == 0
+
+
+def test_the_owner_must_exist_and_exactly_one_target_given(app, create_user, tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_bytes(rows(1)))
+    runner = app.test_cli_runner()
+    missing = runner.invoke(
+        args=[
+            "fairdb",
+            "import-samples",
+            str(path),
+            "--owner",
+            "nobody@example.org",
+            "--title",
+            "T",
+        ]
+    )
+    assert missing.exit_code != 0
+    assert "No account with the address nobody@example.org" in missing.output
+    owner = create_user()
+    both = runner.invoke(args=["fairdb", "import-samples", str(path), "--owner", owner.email])
+    assert both.exit_code != 0
+    assert "exactly one of --dataset ID or --title TITLE" in both.output
+
+
+@pytest.mark.server
+# The killed child's inherited pipe ends are reported as unclosed by the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_killed_import_leaves_the_database_as_it_was(make_database, tmp_path):
+    """SIGKILL in the middle of a large import: PostgreSQL rolls the open transaction back."""
+    url = make_database("fairdb_killed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDB_")}
+    env.update(FAIRDB_DATABASE_URL=url, FAIRDB_INSTANCE_PATH=str(tmp_path / "instance"))
+    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    subprocess.run([FLASK, "--app", "wsgi", "db", "upgrade"], check=True, **run)
+    subprocess.run(
+        [
+            FLASK,
+            "--app",
+            "wsgi",
+            "fairdb",
+            "create-user",
+            "k@example.org",
+            "--name",
+            "K",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        check=True,
+        **run,
+    )
+    big = tmp_path / "big.csv"
+    big.write_bytes(csv_bytes(rows(300_000)))
+    process = subprocess.Popen(
+        [
+            FLASK,
+            "--app",
+            "wsgi",
+            "fairdb",
+            "import-samples",
+            str(big),
+            "--owner",
+            "k@example.org",
+            "--title",
+            "Killed",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    engine = create_engine(url)
+    try:
+        # Kill it once PostgreSQL is receiving its COPY.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                copying = connection.execute(
+                    text("SELECT tuples_processed FROM pg_stat_progress_copy")
+                ).scalar()
+            if copying:
+                break
+            assert process.poll() is None, "the import ended before it was killed"
+            time.sleep(0.05)
+        assert copying, "the import never reached COPY"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        time.sleep(0.5)
+        with engine.connect() as connection:
+            samples = connection.execute(text("SELECT count(*) FROM samples")).scalar()
+            datasets = connection.execute(text("SELECT count(*) FROM datasets")).scalar()
+            uploads = connection.execute(text("SELECT count(*) FROM uploads")).scalar()
+        assert (samples, datasets, uploads) == (0, 0, 0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        engine.dispose()
