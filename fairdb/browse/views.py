@@ -63,6 +63,7 @@ def dataset(dataset_id: int) -> ResponseReturnValue:
         see_samples=see_samples,
         can_edit=access.can_edit_dataset(current_user, found),
         license_name=LICENSES.get(found.license, found.license),
+        cell=export.cell,
     )
 
 

@@ -268,10 +268,20 @@ def validate_frame(
         typed.get(name, pl.Series(name, [None] * height, dtype=DTYPES[dtype])).alias(name)
         for name, dtype in DERIVED_COLUMNS.items()
     ]
-    attributes = frame.select(
-        _attributes(frame, [s.name for s in checklist.fields], extra_columns).alias("attributes")
+    result = pl.DataFrame(columns)
+    raw_needed = pl.DataFrame([frame[name].alias(name) for name in frame.columns]).with_columns(
+        [
+            pl.when(frame[name] == expr).then(None).otherwise(frame[name]).alias(name)
+            for name, expr in canonical_exprs(result).items()
+            if name in frame.columns
+        ]
+    )
+    attributes = raw_needed.select(
+        _attributes(raw_needed, [s.name for s in checklist.fields], extra_columns).alias(
+            "attributes"
+        )
     )["attributes"]
-    result = pl.DataFrame([*columns, attributes])
+    result = result.with_columns(attributes)
     return BulkResult(errors=errors, typed=result, error_count=count)
 
 
@@ -294,8 +304,40 @@ def _duplicate_names(names: pl.Series, rows_of: pl.Series, errors: list[CellErro
     return clashes.height
 
 
+def canonical_exprs(typed: pl.DataFrame) -> dict[str, pl.Series]:
+    """For the fields whose typed columns can be written back exactly, that written form.
+    A cell equal to it is not repeated in `attributes`; export.canonical rebuilds it."""
+    out: dict[str, pl.Expr] = {name: pl.col(name) for name in TEXT_DERIVED}
+    for name in TERM_DERIVED:
+        label, term = pl.col(f"{name}_label"), pl.col(f"{name}_id")
+        out[name] = (
+            pl.when(term.is_not_null())
+            .then(pl.concat_str([label, pl.lit(" ["), term, pl.lit("]")]))
+            .otherwise(label)
+        )
+    when, precision = pl.col("collection_date"), pl.col("collection_date_precision")
+    out["collection_date"] = (
+        pl.when(precision == "day")
+        .then(when.dt.strftime("%Y-%m-%d"))
+        .when(precision == "month")
+        .then(when.dt.strftime("%Y-%m"))
+        .when(precision == "year")
+        .then(when.dt.strftime("%Y"))
+    )
+    country, region, place = pl.col("geo_country"), pl.col("geo_region"), pl.col("geo_place")
+    tail = pl.when(place.is_not_null()).then(pl.lit(", ") + place).otherwise(pl.lit(""))
+    out["geo_loc_name"] = (
+        pl.when(region.is_not_null())
+        .then(pl.concat_str([country, pl.lit(": "), region, tail]))
+        .when(place.is_null())
+        .then(country)
+    )
+    return dict(zip(out, typed.select(list(out.values())).get_columns(), strict=True))
+
+
 def _attributes(frame: pl.DataFrame, fields: list[str], extras: list[str]) -> pl.Expr:
-    """Every non-empty cell, verbatim, as a JSON object keyed by field name or header."""
+    """Every non-empty cell that the typed columns do not already hold exactly, verbatim, as a
+    JSON object keyed by field name or header."""
     known = [name for name in fields if name in frame.columns]
     parts = []
     for name in [*known, *[e for e in extras if e in frame.columns]]:

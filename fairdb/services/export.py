@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
@@ -41,6 +41,14 @@ def export_columns(dataset: Dataset) -> list[str]:
         {"id": dataset.id},
     ).all()
     used = [key for key, _ in keys]
+    filled = db.session.execute(
+        select(
+            *[func.bool_or(getattr(Sample, c).is_not(None)) for c in TYPED_SOURCES.values()]
+        ).where(Sample.dataset_id == dataset.id)
+    ).one()
+    used += [
+        name for name, full in zip(TYPED_SOURCES, filled, strict=True) if full and name not in used
+    ]
     order = [spec.name for spec in get_checklist(dataset.checklist).fields]
     known = [name for name in order if name in used]
     return ["samp_name", *[k for k in known if k != "samp_name"]] + [
@@ -55,15 +63,59 @@ def samples_csv(dataset: Dataset) -> Iterator[str]:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     query = (
-        select(Sample.attributes)
+        select(Sample)
         .where(Sample.dataset_id == dataset.id)
         .order_by(Sample.id)
         .execution_options(yield_per=5000)
     )
-    for number, attributes in enumerate(db.session.scalars(query), start=1):
-        writer.writerow([escape_cell(str(attributes.get(c, ""))) for c in columns])
+    for number, sample in enumerate(db.session.scalars(query), start=1):
+        writer.writerow([escape_cell(cell(sample, c)) for c in columns])
         if number % 5000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+# Fields whose typed columns can rebuild the cell, and one typed column that shows it is filled.
+TYPED_SOURCES = {
+    "samp_name": "samp_name",
+    "seq_meth": "seq_meth",
+    "host_subject_id": "host_subject_id",
+    "host_sex": "host_sex",
+    "host_disease_stat": "host_disease_stat",
+    "env_broad_scale": "env_broad_scale_label",
+    "env_local_scale": "env_local_scale_label",
+    "env_medium": "env_medium_label",
+    "host_body_site": "host_body_site_label",
+    "collection_date": "collection_date",
+    "geo_loc_name": "geo_country",
+}
+
+
+def cell(sample: Sample, name: str) -> str:
+    """A sample's cell as it was uploaded: the raw text if kept, else rebuilt from typed values."""
+    if name in sample.attributes:
+        return str(sample.attributes[name])
+    return canonical(sample, name) or ""
+
+
+def canonical(sample: Sample, name: str) -> str | None:
+    """The cell a typed field is written back as when `attributes` holds no raw text for it
+    (mirrors checklists.bulk.canonical_exprs)."""
+    if name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat"):
+        value: str | None = getattr(sample, name)
+        return value
+    if name in ("env_broad_scale", "env_local_scale", "env_medium", "host_body_site"):
+        label, term = getattr(sample, f"{name}_label"), getattr(sample, f"{name}_id")
+        return f"{label} [{term}]" if term is not None else label
+    if name == "collection_date" and sample.collection_date is not None:
+        formats = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+        form = formats.get(sample.collection_date_precision or "")
+        return sample.collection_date.strftime(form) if form else None
+    if name == "geo_loc_name" and sample.geo_country is not None:
+        if sample.geo_region is not None:
+            tail = f", {sample.geo_place}" if sample.geo_place is not None else ""
+            return f"{sample.geo_country}: {sample.geo_region}{tail}"
+        return sample.geo_country if sample.geo_place is None else None
+    return None

@@ -28,7 +28,7 @@ from fairdb.models import TYPED_COLUMNS, Dataset, Upload, User
 from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.tables import TableError, open_table
 
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 25_000
 MAX_PROBLEMS_KEPT = 10_000
 COPY_COLUMNS = ("dataset_id", "upload_id", *TYPED_COLUMNS, "attributes")
 

@@ -83,8 +83,18 @@ def prepare_frame(
         elif position not in split and position not in match.blank:
             renames[column] = header
             extras.append(header)
-    # Undo the apostrophe fairdb's downloads put before formula-like cells (see export.py).
-    frame = raw.with_columns(pl.all().str.replace(r"^'('*[=+\-@\t\r])", "$1")).rename(renames)
+    # Undo the apostrophe fairdb's downloads put before formula-like cells (see export.py),
+    # only in the columns that have any cell starting with one.
+    quoted = [
+        c
+        for c, any_quote in raw.select(pl.all().str.starts_with("'").any())
+        .row(0, named=True)
+        .items()
+        if any_quote
+    ]
+    frame = raw.with_columns(
+        [pl.col(c).str.replace(r"^'('*[=+\-@\t\r])", "$1") for c in quoted]
+    ).rename(renames)
     if match.split_lat_lon is not None:
         lat, lon = match.split_lat_lon
         frame = combine_lat_lon(frame, f"c{lat}", f"c{lon}")

@@ -101,8 +101,6 @@ def upgrade():
     sa.Column('host_body_mass_index', sa.Float(), nullable=True),
     sa.Column('host_disease_stat', sa.Text(), nullable=True),
     sa.Column('attributes', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_samples_dataset_id_datasets'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['upload_id'], ['uploads.id'], name=op.f('fk_samples_upload_id_uploads'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_samples')),
     sa.UniqueConstraint('dataset_id', 'samp_name', name=op.f('uq_samples_dataset_id_samp_name'))
     )
