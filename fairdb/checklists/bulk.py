@@ -68,6 +68,7 @@ def _plain(v: pl.Expr) -> pl.Expr:
     lowered = v.str.to_lowercase()
     return (
         v.is_not_null()
+        & (v.str.len_chars() > 0)
         & ~v.str.contains(CONTROL.pattern)
         & ~v.str.contains(r"^\s|\s$")
         & (v.str.len_chars() <= MAX_CELL_CHARS)
