@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Float, Index, Integer, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,8 +46,11 @@ class Sample(Base):
     the typed columns are parsed copies for search, plots and privacy metrics."""
 
     __tablename__ = "samples"
-    # The unique index doubles as the index for "samples of a dataset" queries.
-    __table_args__ = (UniqueConstraint("dataset_id", "samp_name"),)
+    # Rows arrive upload by upload, so dataset_id follows the physical order: a BRIN index finds
+    # a dataset's samples and costs next to nothing on COPY (a btree cost 15-20% of load time).
+    # Unique names per dataset are enforced by the ingest service under a per-dataset advisory
+    # lock (services/ingest.py), for the same reason.
+    __table_args__ = (Index("ix_samples_dataset_id_brin", "dataset_id", postgresql_using="brin"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     # No foreign keys on purpose: PostgreSQL checks them row by row during COPY, which made

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fairdb.checklists.bulk import validate_frame
 from fairdb.checklists.columns import ColumnMatch, match_columns
@@ -29,6 +29,7 @@ from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.tables import TableError, open_table
 
 CHUNK_ROWS = 25_000
+LOCK_NAMESPACE = 0x0FA1_0DB  # pg_advisory_xact_lock(namespace, dataset_id): sample-name writers
 MAX_PROBLEMS_KEPT = 10_000
 COPY_COLUMNS = ("dataset_id", "upload_id", *TYPED_COLUMNS, "attributes")
 
@@ -177,6 +178,8 @@ def _check_and_copy(
     result: IngestResult,
     progress: Callable[[int], None] | None,
 ) -> None:
+    # One upload at a time per dataset: the names checked below stay unique until commit.
+    db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
     copier = _Copier(dataset.id, upload.id)
     try:

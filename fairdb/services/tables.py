@@ -216,20 +216,23 @@ class Table:
             return
         width = len(self.info.headers)
         schema = {f"c{i}": pl.String for i in range(width)} | {"__extra": pl.String}
-        frames = pl.scan_csv(
-            self.path,
-            has_header=False,
-            separator=self.delimiter,
-            quote_char='"',
-            skip_rows=self.skip,
-            schema=schema,
-            missing_columns="insert",
-            truncate_ragged_lines=True,
-            row_index_name="__index",
-            encoding="utf8",
-        ).collect_batches(chunk_size=rows)
+        # About `rows` rows per block, judged from the header line's length; bounded memory.
+        target = max(1 << 20, min(64 << 20, rows * 400))
+        offset = 0
         try:
-            for frame in frames:
+            for block in _record_blocks(self.path, self.skip, target):
+                frame = pl.scan_csv(
+                    io.BytesIO(block),
+                    has_header=False,
+                    separator=self.delimiter,
+                    quote_char='"',
+                    schema=schema,
+                    missing_columns="insert",
+                    truncate_ragged_lines=True,
+                    row_index_name="__index",
+                    row_index_offset=offset,
+                ).collect()
+                offset += frame.height
                 yield self._tidy(frame, width)
         except pl.exceptions.PolarsError as error:
             raise TableError(
@@ -314,6 +317,43 @@ class Table:
             ),
             width,
         )
+
+
+def _record_blocks(path: Path, skip_lines: int, target: int) -> Iterator[bytes]:
+    """The file after its first `skip_lines` lines, in blocks of about `target` bytes that end
+    on a record boundary: a line break outside double quotes (CSV doubles a literal quote, so
+    the parity of the quote count since the start tells inside from outside)."""
+    with path.open("rb") as handle:
+        for _ in range(skip_lines):
+            handle.readline()
+        carry = b""
+        inside = False  # quote parity at the start of `carry`
+        while True:
+            data = handle.read(target)
+            if not data:
+                break
+            block = carry + data
+            cut = _last_boundary(block, inside)
+            if cut < 0:
+                carry = block
+                continue
+            yield block[: cut + 1]
+            inside = inside ^ (block.count(b'"', 0, cut + 1) % 2 == 1)
+            carry = block[cut + 1 :]
+        if carry:
+            yield carry
+
+
+def _last_boundary(block: bytes, inside: bool) -> int:
+    """Index of the last newline outside quotes, or -1."""
+    position = len(block)
+    while True:
+        position = block.rfind(b"\n", 0, position)
+        if position < 0:
+            return -1
+        if inside ^ (block.count(b'"', 0, position) % 2 == 1):
+            continue  # that newline is inside a quoted cell
+        return position
 
 
 def open_table(
