@@ -197,3 +197,39 @@ def test_templates_download_for_every_checklist(client):
         first = next(sheet.iter_rows(max_row=1, values_only=True))
         assert "samp_name" in first
     assert client.get("/checklists/nope/template.csv").status_code == 404
+
+
+def test_friendly_headers_and_split_coordinates_are_understood(owner_client):
+    client, dataset = owner_client
+    records = []
+    for record in rows(2, lat_lon=None):
+        renamed = {("#SampleID" if k == "samp_name" else k): v for k, v in record.items()}
+        renamed.pop("lat_lon")
+        renamed["Latitude"] = "51.8426"
+        renamed["Longitude"] = "5.8528"
+        renamed["Freezer shelf"] = "B2"
+        records.append(renamed)
+    response = upload(client, dataset.id, csv_bytes(records, delimiter="\t"), filename="s.tsv")
+    assert response.status_code == 303
+    db.session.expire_all()
+    sample = db.session.scalars(select(Sample).where(Sample.samp_name == "S1")).one()
+    assert (sample.latitude, sample.longitude) == (51.8426, 5.8528)
+    assert sample.attributes["Freezer shelf"] == "B2"
+    page = client.get(f"/datasets/{dataset.id}").get_data(as_text=True)
+    assert "S1" in page
+
+
+def test_an_xlsx_sheet_is_stored(owner_client):
+    from openpyxl import Workbook
+
+    client, dataset = owner_client
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(list(GOOD))
+    for record in rows(3):
+        sheet.append(list(record.values()))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    response = upload(client, dataset.id, buffer.getvalue(), filename="cohort.xlsx")
+    assert response.status_code == 303
+    assert counts(dataset.id) == (3, 1)
