@@ -204,7 +204,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 6
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            if requests.get(url, timeout=2).status_code == 200:
+            if requests.get(url, timeout=10).status_code == 200:
                 return
         except requests.ConnectionError:
             pass
@@ -245,7 +245,12 @@ def serve(instance: Path, **env_extra: str) -> Served:
             stderr=subprocess.STDOUT,
         )
     url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/healthz", process)
+    try:
+        wait_until_up(url + "/healthz", process)
+    except BaseException:
+        process.kill()
+        process.wait(timeout=30)
+        raise
     return Served(url=url, instance=instance, process=process, env=env, log=log)
 
 

@@ -51,12 +51,12 @@ def create_user(env, email: str, name: str) -> subprocess.CompletedProcess[str]:
 
 def sign_in(url: str, email: str) -> str:
     session = requests.Session()
-    page = session.get(url + "/auth/login", timeout=5).text
+    page = session.get(url + "/auth/login", timeout=30).text
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
     response = session.post(
         url + "/auth/login",
         data={"email": email, "password": PASSWORD, "csrf_token": token},
-        timeout=5,
+        timeout=30,
     )
     return response.text
 
@@ -68,14 +68,14 @@ def test_gunicorn_serves_on_the_embedded_database_and_stops_it_cleanly(tmp_path)
         assert (pgdata / "PG_VERSION").read_text().strip() == "16"
         workers = psutil.Process(served.process.pid).children()
         assert len(workers) == 2
-        health = requests.get(served.url + "/healthz", timeout=5)
+        health = requests.get(served.url + "/healthz", timeout=30)
         assert health.json() == {"status": "ok", "database": "ok"}
         assert health.headers["X-Request-ID"]
 
         # An operator's command runs beside the server without stopping the database under it.
         created = create_user(served.env, "op@example.org", "Operator")
         assert created.returncode == 0, created.stderr
-        assert requests.get(served.url + "/healthz", timeout=5).status_code == 200
+        assert requests.get(served.url + "/healthz", timeout=30).status_code == 200
 
         assert 'data-testid="nav-user">Operator<' in sign_in(served.url, "op@example.org")
         assert _postgres_processes(pgdata)
