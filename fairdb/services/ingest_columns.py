@@ -9,19 +9,10 @@ import polars as pl
 from fairdb.checklists.bulk import combine_lat_lon
 from fairdb.checklists.columns import ColumnMatch
 from fairdb.checklists.model import Checklist
+from fairdb.services.tables import column_name
 
 if TYPE_CHECKING:
     from fairdb.services.ingest import Problem
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA: how a spreadsheet names the column."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def column_problems(match: ColumnMatch, checklist: Checklist, header_row: int) -> list[Problem]:
@@ -44,7 +35,7 @@ def column_problems(match: ColumnMatch, checklist: Checklist, header_row: int) -
             )
         )
     for name, positions in match.duplicates:
-        where = ", ".join(column_letter(i) for i in positions)
+        where = ", ".join(column_name(i) for i in positions)
         problems.append(
             Problem(
                 header_row,
@@ -59,10 +50,10 @@ def column_problems(match: ColumnMatch, checklist: Checklist, header_row: int) -
         problems.append(
             Problem(
                 header_row,
-                column_letter(position),
+                column_name(position),
                 "",
                 "blank_header",
-                f"Column {column_letter(position)} has no name in the header row.",
+                f"Column {column_name(position)} has no name in the header row.",
                 "Type the field name into the header cell, or delete the column if it is empty.",
             )
         )
