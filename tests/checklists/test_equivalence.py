@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -78,7 +80,13 @@ def bulk_verdict(spec, value):
     return result
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# FAIRDB_EXAMPLES=5000 for a thorough hunt; CI's default keeps the suite quick.
+EXAMPLES_PER_TEST = int(os.environ.get("FAIRDB_EXAMPLES", "400"))
+
+
+@settings(
+    max_examples=EXAMPLES_PER_TEST, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(spec=st.sampled_from(FIELDS), value=st.one_of(SHAPED, st.sampled_from(EXAMPLES)))
 def test_cell_schema_and_bulk_agree_on_one_cell(spec, value):
     verdict = check_cell(spec, value)
@@ -108,7 +116,7 @@ def test_cell_schema_and_bulk_agree_on_one_cell(spec, value):
         assert mine == [cell_error(verdict.message, verdict.fix)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=max(60, EXAMPLES_PER_TEST // 6), deadline=None)
 @given(
     spec=st.sampled_from(
         [s for s in FIELDS if s.kind in ("text", "lat_lon", "date", "term", "quantity")]
