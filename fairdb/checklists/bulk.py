@@ -9,6 +9,8 @@ values; tests/checklists prove it with hypothesis.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -27,9 +29,17 @@ from fairdb.checklists.cells import (
 from fairdb.checklists.model import Checklist, Field
 
 MAX_ERRORS_KEPT = 10_000
+MEMO_MAX_VALUES = 5_000  # per column; more distinct values are decided chunk by chunk
 TERM_RE = r"(?s)^(.*\S) \[([a-zA-Z][a-zA-Z0-9._]*:[a-zA-Z0-9]+)\]$"
 QUANTITY_RE = rf"(?s)^({FLOAT})(?: *- *{FLOAT})? *(.*)$"
 LAT_LON_RE = rf"^({FLOAT}) ({FLOAT})$"
+MISSING_RE = "|".join(re.escape(term) for term in MISSING_VALUES)
+NOT_PLAIN = rf"{CONTROL.pattern}|^\s|\s$|(?i:^missing:|^(?:{MISSING_RE})$)"
+# Numbers written the way Python's repr writes them back (15 significant digits at most, no
+# exponent, no trailing zeros): a cell of this shape is rebuilt exactly from its float.
+NUMBER_TEXT = (
+    r"(?:-?(?:[1-9][0-9]{0,5}(?:\.[0-9]{0,8}[1-9])?|0\.0{0,3}[1-9](?:[0-9]{0,7}[1-9])?)|0)"
+)
 DTYPES = {"String": pl.String, "Date": pl.Date, "Float64": pl.Float64, "Int64": pl.Int64}
 
 
@@ -45,9 +55,13 @@ class CellError:
 
 @dataclass
 class BulkResult:
+    """`typed`: the typed columns. `cells`: every cell as written, except those the typed columns
+    rebuild exactly (null there), in checklist order then the extra columns."""
+
     errors: list[CellError]
-    typed: pl.DataFrame | None
+    typed: pl.DataFrame
     error_count: int
+    cells: pl.DataFrame
 
 
 def combine_lat_lon(frame: pl.DataFrame, lat_column: str, lon_column: str) -> pl.DataFrame:
@@ -64,16 +78,13 @@ def combine_lat_lon(frame: pl.DataFrame, lat_column: str, lon_column: str) -> pl
 
 def _plain(v: pl.Expr) -> pl.Expr:
     """Cells the fast path may decide: no control characters, no surrounding whitespace,
-    not too long, and not a missing-value term (those go through check_cell)."""
-    lowered = v.str.to_lowercase()
+    not too long, and not a missing-value term (those go through check_cell). One regex pass;
+    it may send more cells the slow way than needed (case folding is broader), never fewer."""
     return (
         v.is_not_null()
-        & (v.str.len_chars() > 0)
-        & ~v.str.contains(CONTROL.pattern)
-        & ~v.str.contains(r"^\s|\s$")
-        & (v.str.len_chars() <= MAX_CELL_CHARS)
-        & ~lowered.str.starts_with("missing:")
-        & ~lowered.is_in(list(MISSING_VALUES))
+        & (v.str.len_bytes() > 0)
+        & (v.str.len_bytes() <= MAX_CELL_CHARS)
+        & ~v.str.contains(NOT_PLAIN)
     )
 
 
@@ -97,9 +108,12 @@ def _fast(spec: Field, v: pl.Expr) -> tuple[pl.Expr, dict[str, pl.Expr]]:
             outputs[f"{spec.name}_id"] = v.str.extract(TERM_RE, 2)
         return ok, outputs
     if spec.kind == "lat_lon":
-        lat = v.str.extract(LAT_LON_RE, 1).cast(pl.Float64, strict=False)
-        lon = v.str.extract(LAT_LON_RE, 2).cast(pl.Float64, strict=False)
-        ok = plain & lat.is_between(-90, 90) & lon.is_between(-180, 180)
+        # Cells of the exact shape split at their one space (cheaper than capture groups).
+        shaped = v.str.contains(LAT_LON_RE)
+        parts = pl.when(shaped).then(v).str.split_exact(" ", 1)
+        lat = parts.struct.field("field_0").cast(pl.Float64, strict=False)
+        lon = parts.struct.field("field_1").cast(pl.Float64, strict=False)
+        ok = plain & shaped & lat.is_between(-90, 90) & lon.is_between(-180, 180)
         return ok, {"latitude": lat, "longitude": lon}
     if spec.kind == "date":
         day = v.str.strptime(pl.Date, "%Y-%m-%d", strict=False)
@@ -131,6 +145,9 @@ def _fast(spec: Field, v: pl.Expr) -> tuple[pl.Expr, dict[str, pl.Expr]]:
             )
         elif spec.name == "host_body_mass_index":
             outputs["host_body_mass_index"] = number
+            outputs["host_body_mass_index_unit"] = (
+                pl.when(unit.str.strip_chars() == "").then(None).otherwise(unit.str.strip_chars())
+            )
         # Units with surrounding control-free whitespace other than spaces go the slow way.
         ok = ok & ~unit.str.contains(r"^\s")
         return ok, outputs
@@ -147,6 +164,19 @@ def _decide(spec: Field, values: pl.Series) -> pl.DataFrame:
         (v.is_null() | (v.str.strip_chars() == "")).alias("__empty"),
         *[expr.alias(f"__f_{name}") for name, expr in fast_outputs.items()],
     )
+    if decided["__fast"].all():
+        # Every cell passed the vectorised test: nothing to look up, no errors.
+        return decided.select(
+            "v",
+            pl.lit(True).alias("__ok"),
+            *[pl.lit(None, pl.String).alias(f"__{n}") for n in ("code", "message", "fix")],
+            *[
+                pl.col(f"__f_{name}").cast(DTYPES[DERIVED_COLUMNS[name]]).alias(name)
+                if name in fast_outputs
+                else pl.lit(None, DTYPES[DERIVED_COLUMNS[name]]).alias(name)
+                for name in outputs
+            ],
+        )
     slow_values = decided.filter(~pl.col("__fast") & ~pl.col("__empty"))["v"].unique()
     verdicts = [check_cell(spec, value) for value in slow_values.to_list()]
     empty = check_cell(spec, "")
@@ -212,14 +242,26 @@ def _decide(spec: Field, values: pl.Series) -> pl.DataFrame:
 
 
 def _check_column(
-    spec: Field, column: pl.Series, rows_of: pl.Series, errors: list[CellError]
+    spec: Field,
+    column: pl.Series,
+    rows_of: pl.Series,
+    errors: list[CellError],
+    memo: dict[str, pl.DataFrame] | None,
 ) -> tuple[dict[str, pl.Series], int]:
     """Typed outputs of one column, and how many of its cells are invalid."""
     outputs = OUTPUTS.get(spec.name, ())
     distinct = column.unique()
     if len(distinct) * 4 <= len(column):
-        # Few distinct values: decide each once, then map the rows onto the verdicts.
-        verdicts = _decide(spec, distinct)
+        # Few distinct values: decide each once (or reuse an earlier chunk's verdicts), then
+        # map the rows onto the verdicts.
+        known = memo.get(spec.name) if memo is not None else None
+        if known is None:
+            verdicts = _decide(spec, distinct)
+        else:
+            new = distinct.filter(~distinct.is_in(known["v"].implode(), nulls_equal=True))
+            verdicts = pl.concat([known, _decide(spec, new)]) if len(new) else known
+        if memo is not None and verdicts.height <= MEMO_MAX_VALUES:
+            memo[spec.name] = verdicts
         if not outputs and verdicts["__ok"].all():
             return {}, 0
         rows = (
@@ -245,9 +287,11 @@ def validate_frame(
     row_offset: int = 0,
     extra_columns: list[str],
     row_numbers: pl.Series | None = None,
+    memo: dict[str, pl.DataFrame] | None = None,
 ) -> BulkResult:
     """Check every cell of a chunk. Row i of the frame is spreadsheet row `row_numbers[i]`, or
-    row_offset + i when no numbers are given."""
+    row_offset + i when no numbers are given. Pass the same `memo` for every chunk of a file:
+    columns with few distinct values then decide each value once per file."""
     rows_of = (
         row_numbers
         if row_numbers is not None
@@ -259,7 +303,7 @@ def validate_frame(
     for spec in checklist.fields:
         if spec.name not in frame.columns:
             continue
-        outputs, bad = _check_column(spec, frame[spec.name], rows_of, errors)
+        outputs, bad = _check_column(spec, frame[spec.name], rows_of, errors, memo)
         typed.update(outputs)
         count += bad
     if "samp_name" in typed:
@@ -270,20 +314,18 @@ def validate_frame(
         for name, dtype in DERIVED_COLUMNS.items()
     ]
     result = pl.DataFrame(columns)
-    raw_needed = pl.DataFrame([frame[name].alias(name) for name in frame.columns]).with_columns(
+    known = [s.name for s in checklist.fields if s.name in frame.columns]
+    order = [*known, *[e for e in extra_columns if e in frame.columns and e not in known]]
+    rebuilt = rebuilt_masks(frame.select(order), result)
+    cells = frame.select(
         [
-            pl.when(frame[name] == expr).then(None).otherwise(frame[name]).alias(name)
-            for name, expr in canonical_exprs(result).items()
-            if name in frame.columns
+            pl.when(rebuilt[name]).then(None).otherwise(pl.col(name)).alias(name)
+            if name in rebuilt
+            else pl.col(name)
+            for name in order
         ]
     )
-    attributes = raw_needed.select(
-        _attributes(raw_needed, [s.name for s in checklist.fields], extra_columns).alias(
-            "attributes"
-        )
-    )["attributes"]
-    result = result.with_columns(attributes)
-    return BulkResult(errors=errors, typed=result, error_count=count)
+    return BulkResult(errors=errors, typed=result, error_count=count, cells=cells)
 
 
 def _duplicate_names(names: pl.Series, rows_of: pl.Series, errors: list[CellError]) -> int:
@@ -305,9 +347,9 @@ def _duplicate_names(names: pl.Series, rows_of: pl.Series, errors: list[CellErro
     return clashes.height
 
 
-def canonical_exprs(typed: pl.DataFrame) -> dict[str, pl.Series]:
-    """For the fields whose typed columns can be written back exactly, that written form.
-    A cell equal to it is not repeated in `attributes`; export.canonical rebuilds it."""
+def rebuilt_masks(frame: pl.DataFrame, typed: pl.DataFrame) -> dict[str, pl.Series]:
+    """For each field the typed columns can write back, which of its cells they rebuild exactly.
+    Those cells are not repeated in `attributes`; export.canonical writes them back."""
     out: dict[str, pl.Expr] = {name: pl.col(name) for name in TEXT_DERIVED}
     for name in TERM_DERIVED:
         label, term = pl.col(f"{name}_label"), pl.col(f"{name}_id")
@@ -333,20 +375,94 @@ def canonical_exprs(typed: pl.DataFrame) -> dict[str, pl.Series]:
         .when(place.is_null())
         .then(country)
     )
-    return dict(zip(out, typed.select(list(out.values())).get_columns(), strict=True))
-
-
-def _attributes(frame: pl.DataFrame, fields: list[str], extras: list[str]) -> pl.Expr:
-    """Every non-empty cell that the typed columns do not already hold exactly, verbatim, as a
-    JSON object keyed by field name or header."""
-    known = [name for name in fields if name in frame.columns]
-    parts = []
-    for name in [*known, *[e for e in extras if e in frame.columns]]:
-        column = pl.col(name)
-        pair = pl.struct(column).struct.json_encode().str.slice(1).str.strip_suffix("}")
-        parts.append(pl.when(column.is_not_null() & (column != "")).then(pair))
-    if not parts:
-        return pl.lit("{}")
-    return pl.concat_str(
-        [pl.lit("{"), pl.concat_str(parts, separator=",", ignore_nulls=True), pl.lit("}")]
+    masks = {name: _raw(name) == text for name, text in out.items()}
+    # Numbers: a cell in NUMBER_TEXT shape is exactly what Python's float repr writes back.
+    number = NUMBER_TEXT
+    masks["lat_lon"] = (
+        _raw("lat_lon").str.contains(rf"^{number} {number}$") & pl.col("latitude").is_not_null()
     )
+    for name, value, unit in (
+        ("host_age", "host_age_value", "host_age_unit"),
+        ("host_body_mass_index", "host_body_mass_index", "host_body_mass_index_unit"),
+    ):
+        written = pl.concat_str(
+            [
+                _raw(name).str.extract(rf"^({number})(?: |$)", 1),
+                pl.when(pl.col(unit).is_not_null())
+                .then(pl.lit(" ") + pl.col(unit))
+                .otherwise(pl.lit("")),
+            ]
+        )
+        masks[name] = (written == _raw(name)) & pl.col(value).is_not_null()
+    masks["host_taxid"] = _raw("host_taxid").str.contains(r"^(?:0|[1-9][0-9]{0,17})$") & (
+        pl.col("host_taxid").cast(pl.String) == _raw("host_taxid")
+    )
+    wanted = {name: mask for name, mask in masks.items() if name in frame.columns}
+    both = pl.concat(
+        [typed, frame.select([pl.col(name).alias(f"__raw_{name}") for name in wanted])],
+        how="horizontal",
+    )
+    return dict(
+        zip(
+            wanted,
+            both.select([m.fill_null(False).alias(n) for n, m in wanted.items()]).get_columns(),
+            strict=True,
+        )
+    )
+
+
+# Fields whose cells rebuilt_masks may leave out (null in `cells`): never shared per upload,
+# where null would mean "empty".
+REBUILDABLE = frozenset(
+    {*TEXT_DERIVED, *TERM_DERIVED, "collection_date", "geo_loc_name", "lat_lon", "host_age"}
+    | {"host_body_mass_index", "host_taxid"}
+)
+
+
+def _raw(name: str) -> pl.Expr:
+    return pl.col(f"__raw_{name}")
+
+
+def shared_cells(cells: pl.DataFrame) -> dict[str, str]:
+    """Values that more than half of the rows share, per column: stored once per upload."""
+    shared = {}
+    for name in cells.columns:
+        if name in REBUILDABLE:
+            continue
+        counts = cells[name].drop_nulls().value_counts(sort=True)
+        if counts.height and counts["count"][0] * 2 > cells.height:
+            shared[name] = counts[name][0]
+    return shared
+
+
+def attributes_json(cells: pl.DataFrame, shared: dict[str, str] | None = None) -> pl.Series:
+    """Each row's cells as a JSON object keyed by field name or header. A column with a shared
+    value leaves out the cells equal to it and writes null where the row has no value."""
+    shared = shared or {}
+    parts = []
+    for name in cells.columns:
+        values = cells[name]
+        if name in shared and values.eq_missing(shared[name]).all():
+            continue  # every row has the shared value
+        if name not in shared and values.null_count() == len(values):
+            continue
+        column = pl.col(name)
+        filled = column.is_not_null() & (column != "")
+        pair = pl.struct(column).struct.json_encode().str.slice(1).str.strip_suffix("}")
+        if name in shared:
+            blank = json.dumps({name: None})[1:-1]
+            parts.append(
+                pl.when(~filled)
+                .then(pl.lit(blank))
+                .when(column == shared[name])
+                .then(None)
+                .otherwise(pair)
+            )
+        else:
+            parts.append(pl.when(filled).then(pair))
+    if not parts:
+        return pl.Series("attributes", ["{}"] * cells.height, dtype=pl.String)
+    joined = pl.concat_str(parts, separator=",", ignore_nulls=True)
+    return cells.select(pl.concat_str([pl.lit("{"), joined, pl.lit("}")]).alias("attributes"))[
+        "attributes"
+    ]

@@ -61,6 +61,7 @@ DERIVED_COLUMNS: dict[str, str] = {
     "host_age_value": "Float64",
     "host_age_unit": "String",
     "host_body_mass_index": "Float64",
+    "host_body_mass_index_unit": "String",
     "host_disease_stat": "String",
 }
 # Which typed columns each field fills.
@@ -74,7 +75,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "lat_lon": ("latitude", "longitude"),
     "host_taxid": ("host_taxid",),
     "host_age": ("host_age_value", "host_age_unit"),
-    "host_body_mass_index": ("host_body_mass_index",),
+    "host_body_mass_index": ("host_body_mass_index", "host_body_mass_index_unit"),
 }
 
 FLOAT = r"[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?"
@@ -362,6 +363,7 @@ def _check_quantity(spec: Field, value: str) -> CellVerdict:
         derived["host_age_unit"] = found.group(2).strip() or None
     elif spec.name == "host_body_mass_index":
         derived["host_body_mass_index"] = float(found.group(1))
+        derived["host_body_mass_index_unit"] = found.group(2).strip() or None
     return CellVerdict(True, derived=derived)
 
 

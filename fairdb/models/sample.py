@@ -37,6 +37,7 @@ TYPED_COLUMNS = (
     "host_age_value",
     "host_age_unit",
     "host_body_mass_index",
+    "host_body_mass_index_unit",
     "host_disease_stat",
 )
 
@@ -84,5 +85,6 @@ class Sample(Base):
     host_age_value: Mapped[float | None] = mapped_column(Float)
     host_age_unit: Mapped[str | None] = mapped_column(Text)
     host_body_mass_index: Mapped[float | None] = mapped_column(Float)
+    host_body_mass_index_unit: Mapped[str | None] = mapped_column(Text)
     host_disease_stat: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)

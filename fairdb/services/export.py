@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
-from fairdb.models import Dataset, Sample
+from fairdb.models import Dataset, Sample, Upload
 
 # Also text that already starts with apostrophes before such a character, so that removing one
 # apostrophe on upload always gives back exactly what was stored.
@@ -35,8 +35,13 @@ def export_columns(dataset: Dataset) -> list[str]:
     """Every attribute key used in the dataset: checklist order first, then the extra columns."""
     keys = db.session.execute(
         text(
-            "SELECT key, min(id) AS first FROM samples, jsonb_object_keys(attributes) AS key "
-            "WHERE dataset_id = :id GROUP BY key ORDER BY first, key"
+            "SELECT key, min(first) AS first FROM ("
+            " SELECT key, min(id) AS first FROM samples, jsonb_object_keys(attributes) AS key"
+            " WHERE dataset_id = :id GROUP BY key"
+            " UNION ALL"
+            " SELECT key, (SELECT min(id) FROM samples WHERE upload_id = uploads.id) AS first"
+            " FROM uploads, jsonb_object_keys(shared_cells) AS key WHERE dataset_id = :id"
+            ") AS keys GROUP BY key ORDER BY first, key"
         ),
         {"id": dataset.id},
     ).all()
@@ -62,6 +67,12 @@ def samples_csv(dataset: Dataset) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
+    shared = {
+        upload_id: cells
+        for upload_id, cells in db.session.execute(
+            select(Upload.id, Upload.shared_cells).where(Upload.dataset_id == dataset.id)
+        )
+    }
     query = (
         select(Sample)
         .where(Sample.dataset_id == dataset.id)
@@ -69,7 +80,8 @@ def samples_csv(dataset: Dataset) -> Iterator[str]:
         .execution_options(yield_per=5000)
     )
     for number, sample in enumerate(db.session.scalars(query), start=1):
-        writer.writerow([escape_cell(cell(sample, c)) for c in columns])
+        common = shared.get(sample.upload_id) if sample.upload_id is not None else None
+        writer.writerow([escape_cell(cell(sample, c, common)) for c in columns])
         if number % 5000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -90,19 +102,32 @@ TYPED_SOURCES = {
     "host_body_site": "host_body_site_label",
     "collection_date": "collection_date",
     "geo_loc_name": "geo_country",
+    "lat_lon": "latitude",
+    "host_age": "host_age_value",
+    "host_body_mass_index": "host_body_mass_index",
+    "host_taxid": "host_taxid",
 }
 
 
-def cell(sample: Sample, name: str) -> str:
-    """A sample's cell as it was uploaded: the raw text if kept, else rebuilt from typed values."""
+def cell(sample: Sample, name: str, shared: dict[str, str] | None = None) -> str:
+    """A sample's cell as it was uploaded: its own raw text if kept (null: none), else the
+    value its upload's samples share, else rebuilt from typed values."""
     if name in sample.attributes:
-        return str(sample.attributes[name])
+        value = sample.attributes[name]
+        return "" if value is None else str(value)
+    if shared and name in shared:
+        return str(shared[name])
     return canonical(sample, name) or ""
+
+
+def number_text(value: float) -> str:
+    """A float as written in a file of the NUMBER_TEXT shape (checklists.bulk)."""
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def canonical(sample: Sample, name: str) -> str | None:
     """The cell a typed field is written back as when `attributes` holds no raw text for it
-    (mirrors checklists.bulk.canonical_exprs)."""
+    (mirrors checklists.bulk.rebuilt_masks)."""
     if name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat"):
         value: str | None = getattr(sample, name)
         return value
@@ -118,4 +143,15 @@ def canonical(sample: Sample, name: str) -> str | None:
             tail = f", {sample.geo_place}" if sample.geo_place is not None else ""
             return f"{sample.geo_country}: {sample.geo_region}{tail}"
         return sample.geo_country if sample.geo_place is None else None
+    if name == "lat_lon" and sample.latitude is not None and sample.longitude is not None:
+        return f"{number_text(sample.latitude)} {number_text(sample.longitude)}"
+    quantities = {
+        "host_age": (sample.host_age_value, sample.host_age_unit),
+        "host_body_mass_index": (sample.host_body_mass_index, sample.host_body_mass_index_unit),
+    }
+    number, unit = quantities.get(name, (None, None))
+    if number is not None:
+        return number_text(number) + (f" {unit}" if unit is not None else "")
+    if name == "host_taxid" and sample.host_taxid is not None:
+        return str(sample.host_taxid)
     return None

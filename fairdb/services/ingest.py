@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 from sqlalchemy import func, select
 
-from fairdb.checklists.bulk import validate_frame
+from fairdb.checklists.bulk import attributes_json, shared_cells, validate_frame
 from fairdb.checklists.columns import ColumnMatch, match_columns
 from fairdb.checklists.model import Checklist, get_checklist
 from fairdb.extensions import db
@@ -29,6 +29,8 @@ from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.tables import TableError, open_table
 
 CHUNK_ROWS = 25_000
+# Files with at least this many rows store the values most rows share once, with the upload.
+SHARED_CELLS_MIN_ROWS = 1_000
 LOCK_NAMESPACE = 0x0FA1_0DB  # pg_advisory_xact_lock(namespace, dataset_id): sample-name writers
 MAX_PROBLEMS_KEPT = 10_000
 COPY_COLUMNS = ("dataset_id", "upload_id", *TYPED_COLUMNS, "attributes")
@@ -182,21 +184,29 @@ def _check_and_copy(
     db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
     copier = _Copier(dataset.id, upload.id)
+    shared: dict[str, str] | None = None
+    memo: dict[str, pl.DataFrame] = {}
     try:
         for raw in table.chunks(CHUNK_ROWS):
             rows = raw["__row"]
             frame, extras = prepare_frame(raw.drop("__row"), match, table.info.headers)
-            checked = validate_frame(frame, checklist, extra_columns=extras, row_numbers=rows)
+            checked = validate_frame(
+                frame, checklist, extra_columns=extras, row_numbers=rows, memo=memo
+            )
             problems = [
                 Problem(e.row, e.column, e.value[:200], e.code, e.message, e.fix)
                 for e in checked.errors
             ]
             result.add(problems, checked.error_count)
-            if checked.typed is not None:
-                result.add(names.check(checked.typed["samp_name"], rows))
+            result.add(names.check(checked.typed["samp_name"], rows))
             result.rows_checked += raw.height
-            if result.error_count == 0 and checked.typed is not None:
-                copier.feed(checked.typed)
+            if result.error_count == 0:
+                if shared is None:
+                    big = raw.height >= SHARED_CELLS_MIN_ROWS
+                    shared = shared_cells(checked.cells) if big else {}
+                    upload.shared_cells = shared
+                attributes = attributes_json(checked.cells, shared)
+                copier.feed(checked.typed.with_columns(attributes))
                 result.stored += checked.typed.height
             elif copier.running:
                 copier.abort()  # nothing of this file will be kept: stop loading now
@@ -309,7 +319,8 @@ class _Copier:
             pl.lit(self.upload_id).alias("upload_id"),
             *[pl.col(name) for name in (*TYPED_COLUMNS, "attributes")],
         )
-        self.chunks.put(frame.write_csv(include_header=False).encode())
+        # Quoting every text cell is faster than deciding which need it (nulls stay unquoted).
+        self.chunks.put(frame.write_csv(include_header=False, quote_style="non_numeric").encode())
 
     def finish(self) -> None:
         if self.thread is None:
