@@ -310,7 +310,9 @@ def validate_frame(
         count += _duplicate_names(typed["samp_name"], rows_of, errors)
     height = frame.height
     columns = [
-        typed.get(name, pl.Series(name, [None] * height, dtype=DTYPES[dtype])).alias(name)
+        typed[name].alias(name)
+        if name in typed
+        else pl.Series(name, [], dtype=DTYPES[dtype]).extend_constant(None, height)
         for name, dtype in DERIVED_COLUMNS.items()
     ]
     result = pl.DataFrame(columns)

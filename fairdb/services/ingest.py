@@ -247,7 +247,10 @@ class _NameRegister:
 
     def __init__(self, existing: pl.Series) -> None:
         self.seen = pl.DataFrame(
-            {"samp_name": existing, "first_row": pl.Series([None] * len(existing), dtype=pl.Int64)}
+            {
+                "samp_name": existing,
+                "first_row": pl.Series([], dtype=pl.Int64).extend_constant(None, len(existing)),
+            }
         )
 
     def check(self, names: pl.Series, rows: pl.Series) -> list[Problem]:

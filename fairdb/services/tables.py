@@ -84,7 +84,9 @@ def _sniff_encoding(path: Path, head: bytes) -> str:
     try:
         with path.open("rb") as handle:
             while block := handle.read(1 << 22):
-                decoder.decode(block)
+                # ASCII is valid UTF-8: skip the decoder unless it holds part of a character.
+                if not (block.isascii() and not decoder.getstate()[0]):
+                    decoder.decode(block)
             decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return "cp1252"
@@ -258,15 +260,25 @@ class Table:
             )
         frame = frame.drop("__extra")
         cells = [f"c{i}" for i in range(width)]
-        blank = pl.all_horizontal(
-            [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells]
-        )
-        marked = pl.col("c0").str.starts_with("#")
-        frame = frame.filter(~blank & ~marked.fill_null(False))
-        lengths = frame.select([pl.col(c).str.len_chars().max() for c in cells]).row(0)
-        for position, longest in enumerate(lengths):
-            if longest is not None and longest > self.max_cell_chars:
-                column = f"c{position}"
+        # A blank or marked row has a blank or marked first cell: look closer at those only.
+        first = pl.col("c0")
+        suspect = first.is_null() | (first.str.strip_chars() == "") | first.str.starts_with("#")
+        suspects = frame.filter(suspect.fill_null(True))
+        if suspects.height:
+            blank = pl.all_horizontal(
+                [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells]
+            )
+            marked = first.str.starts_with("#").fill_null(False)
+            dropped = suspects.filter(blank | marked)["__row"]
+            frame = frame.filter(~pl.col("__row").is_in(dropped.implode()))
+        # Bytes bound characters from above: count characters only in a column that may be long.
+        longest_bytes = frame.select([pl.col(c).str.len_bytes().max() for c in cells]).row(0)
+        for position, most in enumerate(longest_bytes):
+            if most is None or most <= self.max_cell_chars:
+                continue
+            column = f"c{position}"
+            longest = frame[column].str.len_chars().max()
+            if isinstance(longest, int) and longest > self.max_cell_chars:
                 row = int(frame.filter(pl.col(column).str.len_chars() == longest)["__row"][0])
                 raise TableError(
                     f"A cell in row {row}, column {self.info.headers[position]} holds "
@@ -332,28 +344,31 @@ def _record_blocks(path: Path, skip_lines: int, target: int) -> Iterator[bytes]:
             data = handle.read(target)
             if not data:
                 break
-            block = carry + data
-            cut = _last_boundary(block, inside)
+            block = carry + data if carry else data
+            cut, quotes = _last_boundary(block, inside)
             if cut < 0:
                 carry = block
                 continue
             yield block[: cut + 1]
-            inside = inside ^ (block.count(b'"', 0, cut + 1) % 2 == 1)
+            inside = inside ^ (quotes % 2 == 1)
             carry = block[cut + 1 :]
         if carry:
             yield carry
 
 
-def _last_boundary(block: bytes, inside: bool) -> int:
-    """Index of the last newline outside quotes, or -1."""
+def _last_boundary(block: bytes, inside: bool) -> tuple[int, int]:
+    """Index of the last newline outside quotes (or -1), and the quotes before it."""
     position = len(block)
+    quotes = block.count(b'"')
     while True:
-        position = block.rfind(b"\n", 0, position)
-        if position < 0:
-            return -1
-        if inside ^ (block.count(b'"', 0, position) % 2 == 1):
+        newline = block.rfind(b"\n", 0, position)
+        if newline < 0:
+            return -1, 0
+        quotes -= block.count(b'"', newline, position)
+        position = newline
+        if inside ^ (quotes % 2 == 1):
             continue  # that newline is inside a quoted cell
-        return position
+        return newline, quotes
 
 
 def open_table(
