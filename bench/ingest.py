@@ -3,9 +3,9 @@
     .venv/bin/python bench/ingest.py --rows 1000000
 
 Starts its own PostgreSQL (pgserver) in a temporary folder, so the numbers are comparable run to
-run. The plain COPY loads the same CSV into a bare table of text columns on the same server: the
-physical limit of getting these bytes into PostgreSQL. The ingest runs in a child process so its
-peak RSS is its own.
+run. The plain COPY loads the same CSV into a bare table of text columns on the same server
+(best of two runs): the physical limit of getting these bytes into PostgreSQL. The ingest runs
+in a child process so its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -84,15 +84,25 @@ def main() -> None:
         path = samples.write_csv(folder / "samples.csv", args.rows)
         size_mb = path.stat().st_size / 1e6
 
-        # The physical limit: the same bytes COPYed into a bare table of text columns.
+        # The physical limit: the same bytes COPYed into a bare table of text columns. Best of
+        # two runs, each after a checkpoint, so a slow first run does not flatter the ratio.
         connection = psycopg2.connect(dbname="bench", host=socket_dir, user="postgres")
-        with connection, connection.cursor() as cursor:
-            columns = ", ".join(f"{name} text" for name in samples.COLUMNS)
-            cursor.execute(f"CREATE TABLE bare ({columns})")
-        started = time.perf_counter()
-        with connection, connection.cursor() as cursor, path.open("rb") as handle:
-            cursor.copy_expert("COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)", handle)
-        copy_seconds = time.perf_counter() - started
+        connection.autocommit = True
+        columns = ", ".join(f"{name} text" for name in samples.COLUMNS)
+        copy_seconds = float("inf")
+        with connection.cursor() as cursor:
+            for _ in range(2):
+                cursor.execute("DROP TABLE IF EXISTS bare")
+                cursor.execute(f"CREATE TABLE bare ({columns})")
+                cursor.execute("CHECKPOINT")
+                started = time.perf_counter()
+                with path.open("rb") as handle:
+                    cursor.copy_expert(
+                        "COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)", handle
+                    )
+                copy_seconds = min(copy_seconds, time.perf_counter() - started)
+            cursor.execute("DROP TABLE bare")
+            cursor.execute("CHECKPOINT")
         connection.close()
 
         queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()

@@ -184,32 +184,13 @@ def _check_and_copy(
     db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
     copier = _Copier(dataset.id, upload.id)
+    state = _Run(result, names, copier, upload, memo={})
     shared: dict[str, str] | None = None
-    memo: dict[str, pl.DataFrame] = {}
     try:
         for raw in table.chunks(CHUNK_ROWS):
-            rows = raw["__row"]
-            frame, extras = prepare_frame(raw.drop("__row"), match, table.info.headers)
-            checked = validate_frame(
-                frame, checklist, extra_columns=extras, row_numbers=rows, memo=memo
-            )
-            problems = [
-                Problem(e.row, e.column, e.value[:200], e.code, e.message, e.fix)
-                for e in checked.errors
-            ]
-            result.add(problems, checked.error_count)
-            result.add(names.check(checked.typed["samp_name"], rows))
-            result.rows_checked += raw.height
-            if result.error_count == 0:
-                if shared is None:
-                    big = raw.height >= SHARED_CELLS_MIN_ROWS
-                    shared = shared_cells(checked.cells) if big else {}
-                    upload.shared_cells = shared
-                attributes = attributes_json(checked.cells, shared)
-                copier.feed(checked.typed.with_columns(attributes))
-                result.stored += checked.typed.height
-            elif copier.running:
-                copier.abort()  # nothing of this file will be kept: stop loading now
+            shared = _check_chunk(raw, match, checklist, table.info.headers, state, shared)
+            # Free this chunk before the reader parses the next one (peak memory).
+            del raw
             if progress is not None:
                 progress(result.rows_checked)
         if result.error_count == 0:
@@ -219,6 +200,51 @@ def _check_and_copy(
     except BaseException:
         copier.abort()
         raise
+
+
+@dataclass
+class _Run:
+    """What the chunks of one file share while it is checked and loaded."""
+
+    result: IngestResult
+    names: _NameRegister
+    copier: _Copier
+    upload: Upload
+    memo: dict[str, pl.DataFrame]
+
+
+def _check_chunk(
+    raw: pl.DataFrame,
+    match: ColumnMatch,
+    checklist: Checklist,
+    headers: list[str],
+    run: _Run,
+    shared: dict[str, str] | None,
+) -> dict[str, str] | None:
+    """Check one chunk and, while the file is still clean, hand it to COPY. Returns the
+    upload's shared cells (chosen from the first chunk that is loaded)."""
+    result = run.result
+    rows = raw["__row"]
+    frame, extras = prepare_frame(raw.drop("__row"), match, headers)
+    checked = validate_frame(
+        frame, checklist, extra_columns=extras, row_numbers=rows, memo=run.memo
+    )
+    problems = [
+        Problem(e.row, e.column, e.value[:200], e.code, e.message, e.fix) for e in checked.errors
+    ]
+    result.add(problems, checked.error_count)
+    result.add(run.names.check(checked.typed["samp_name"], rows))
+    result.rows_checked += raw.height
+    if result.error_count == 0:
+        if shared is None:
+            big = raw.height >= SHARED_CELLS_MIN_ROWS
+            shared = shared_cells(checked.cells) if big else {}
+            run.upload.shared_cells = shared
+        run.copier.feed(checked.typed.with_columns(attributes_json(checked.cells, shared)))
+        result.stored += checked.typed.height
+    elif run.copier.running:
+        run.copier.abort()  # nothing of this file will be kept: stop loading now
+    return shared
 
 
 def _existing_names(dataset_id: int) -> pl.Series:
