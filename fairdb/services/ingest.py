@@ -29,6 +29,7 @@ from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.tables import TableError, open_table
 
 CHUNK_ROWS = 25_000
+COPY_SLICE_ROWS = 5_000
 # Files with at least this many rows store the values most rows share once, with the upload.
 SHARED_CELLS_MIN_ROWS = 1_000
 LOCK_NAMESPACE = 0x0FA1_0DB  # pg_advisory_xact_lock(namespace, dataset_id): sample-name writers
@@ -316,7 +317,7 @@ class _Copier:
     def __init__(self, dataset_id: int, upload_id: int) -> None:
         self.dataset_id = dataset_id
         self.upload_id = upload_id
-        self.chunks: queue.Queue[bytes | None | _Abort] = queue.Queue(maxsize=2)
+        self.chunks: queue.Queue[bytes | None | _Abort] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
         self.thread: threading.Thread | None = None
         self.cursor: Any = None
@@ -348,8 +349,14 @@ class _Copier:
             pl.lit(self.upload_id).alias("upload_id"),
             *[pl.col(name) for name in (*TYPED_COLUMNS, "attributes")],
         )
-        # Quoting every text cell is faster than deciding which need it (nulls stay unquoted).
-        self.chunks.put(frame.write_csv(include_header=False, quote_style="non_numeric").encode())
+        # Written in slices: polars' CSV writer takes several times its output in memory, and
+        # smaller pieces keep the two threads in step. Quoting every text cell is faster than
+        # deciding which need it (nulls stay unquoted).
+        for start in range(0, frame.height, COPY_SLICE_ROWS):
+            piece = frame.slice(start, COPY_SLICE_ROWS)
+            self.chunks.put(
+                piece.write_csv(include_header=False, quote_style="non_numeric").encode()
+            )
 
     def finish(self) -> None:
         if self.thread is None:

@@ -218,9 +218,11 @@ class Table:
             return
         width = len(self.info.headers)
         schema = {f"c{i}": pl.String for i in range(width)} | {"__extra": pl.String}
-        # About `rows` rows per block, judged from the header line's length; bounded memory.
-        target = max(1 << 20, min(64 << 20, rows * 400))
+        # Parsing takes several times a block's size in memory: parse blocks of about a
+        # quarter of `rows` rows and hand out about `rows` rows at a time.
+        target = max(1 << 20, min(16 << 20, rows * 100))
         offset = 0
+        parsed: list[pl.DataFrame] = []
         try:
             for block in _record_blocks(self.path, self.skip, target):
                 frame = pl.scan_csv(
@@ -235,7 +237,12 @@ class Table:
                     row_index_offset=offset,
                 ).collect()
                 offset += frame.height
-                yield self._tidy(frame, width)
+                parsed.append(self._tidy(frame, width))
+                if sum(part.height for part in parsed) >= rows:
+                    yield pl.concat(parsed, rechunk=False)
+                    parsed = []
+            if parsed:
+                yield pl.concat(parsed, rechunk=False)
         except pl.exceptions.PolarsError as error:
             raise TableError(
                 f"The file could not be read as {self.info.format.upper()}: {str(error)[:200]}",
