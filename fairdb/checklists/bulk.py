@@ -166,16 +166,19 @@ def _decide(spec: Field, values: pl.Series) -> pl.DataFrame:
     )
     if decided["__fast"].all():
         # Every cell passed the vectorised test: nothing to look up, no errors.
-        return decided.select(
-            "v",
-            pl.lit(True).alias("__ok"),
-            *[pl.lit(None, pl.String).alias(f"__{n}") for n in ("code", "message", "fix")],
-            *[
-                pl.col(f"__f_{name}").cast(DTYPES[DERIVED_COLUMNS[name]]).alias(name)
-                if name in fast_outputs
-                else pl.lit(None, DTYPES[DERIVED_COLUMNS[name]]).alias(name)
-                for name in outputs
-            ],
+        return _with_rebuilt(
+            spec,
+            decided.select(
+                "v",
+                pl.lit(True).alias("__ok"),
+                *[pl.lit(None, pl.String).alias(f"__{n}") for n in ("code", "message", "fix")],
+                *[
+                    pl.col(f"__f_{name}").cast(DTYPES[DERIVED_COLUMNS[name]]).alias(name)
+                    if name in fast_outputs
+                    else pl.lit(None, DTYPES[DERIVED_COLUMNS[name]]).alias(name)
+                    for name in outputs
+                ],
+            ),
         )
     slow_values = decided.filter(~pl.col("__fast") & ~pl.col("__empty"))["v"].unique()
     verdicts = [check_cell(spec, value) for value in slow_values.to_list()]
@@ -227,18 +230,32 @@ def _decide(spec: Field, values: pl.Series) -> pl.DataFrame:
             .otherwise(pl.col(f"__s_{name}").cast(dtype))
         )
 
-    return decided.select(
-        "v",
-        (
-            fast
-            | (is_empty & pl.lit(not empty_ok))
-            | (~is_empty & pl.col("__s_ok").fill_null(False))
-        ).alias("__ok"),
-        pl.when(is_empty).then(pl.lit(empty.code)).otherwise("__s_code").alias("__code"),
-        pl.when(is_empty).then(pl.lit(empty.message)).otherwise("__s_message").alias("__message"),
-        pl.when(is_empty).then(pl.lit(empty.fix)).otherwise("__s_fix").alias("__fix"),
-        *[pick(name, None).alias(name) for name in outputs],
+    return _with_rebuilt(
+        spec,
+        decided.select(
+            "v",
+            (
+                fast
+                | (is_empty & pl.lit(not empty_ok))
+                | (~is_empty & pl.col("__s_ok").fill_null(False))
+            ).alias("__ok"),
+            pl.when(is_empty).then(pl.lit(empty.code)).otherwise("__s_code").alias("__code"),
+            pl.when(is_empty)
+            .then(pl.lit(empty.message))
+            .otherwise("__s_message")
+            .alias("__message"),
+            pl.when(is_empty).then(pl.lit(empty.fix)).otherwise("__s_fix").alias("__fix"),
+            *[pick(name, None).alias(name) for name in outputs],
+        ),
     )
+
+
+def _with_rebuilt(spec: Field, decided: pl.DataFrame) -> pl.DataFrame:
+    """Add __rebuilt: the typed outputs write this (valid) value back character for character."""
+    rebuilt = _rebuilt_expr(spec.name)
+    if rebuilt is None:
+        return decided.with_columns(pl.lit(False).alias("__rebuilt"))
+    return decided.with_columns((pl.col("__ok") & rebuilt).fill_null(False).alias("__rebuilt"))
 
 
 def _check_column(
@@ -247,8 +264,9 @@ def _check_column(
     rows_of: pl.Series,
     errors: list[CellError],
     memo: dict[str, pl.DataFrame] | None,
-) -> tuple[dict[str, pl.Series], int]:
-    """Typed outputs of one column, and how many of its cells are invalid."""
+) -> tuple[dict[str, pl.Series], pl.Series | None, int]:
+    """Typed outputs of one column, which cells they rebuild exactly, and how many cells are
+    invalid."""
     outputs = OUTPUTS.get(spec.name, ())
     distinct = column.unique()
     if len(distinct) * 4 <= len(column):
@@ -263,7 +281,7 @@ def _check_column(
         if memo is not None and verdicts.height <= MEMO_MAX_VALUES:
             memo[spec.name] = verdicts
         if not outputs and verdicts["__ok"].all():
-            return {}, 0
+            return {}, None, 0
         rows = (
             pl.DataFrame({"v": column})
             .with_row_index("__i")
@@ -277,7 +295,8 @@ def _check_column(
         bad.head(room).select("__i", "v", "__code", "__message", "__fix").iter_rows()
     ):
         errors.append(CellError(int(rows_of[index]), spec.name, value or "", code, message, fix))
-    return {name: rows[name].alias(name) for name in outputs}, bad.height
+    rebuilt = rows["__rebuilt"] if outputs else None
+    return {name: rows[name].alias(name) for name in outputs}, rebuilt, bad.height
 
 
 def validate_frame(
@@ -300,11 +319,14 @@ def validate_frame(
     errors: list[CellError] = []
     count = 0
     typed: dict[str, pl.Series] = {}
+    masks: dict[str, pl.Series] = {}
     for spec in checklist.fields:
         if spec.name not in frame.columns:
             continue
-        outputs, bad = _check_column(spec, frame[spec.name], rows_of, errors, memo)
+        outputs, rebuilt, bad = _check_column(spec, frame[spec.name], rows_of, errors, memo)
         typed.update(outputs)
+        if rebuilt is not None:
+            masks[spec.name] = rebuilt
         count += bad
     if "samp_name" in typed:
         count += _duplicate_names(typed["samp_name"], rows_of, errors)
@@ -318,11 +340,10 @@ def validate_frame(
     result = pl.DataFrame(columns)
     known = [s.name for s in checklist.fields if s.name in frame.columns]
     order = [*known, *[e for e in extra_columns if e in frame.columns and e not in known]]
-    rebuilt = rebuilt_masks(frame.select(order), result)
     cells = frame.select(
         [
-            pl.when(rebuilt[name]).then(None).otherwise(pl.col(name)).alias(name)
-            if name in rebuilt
+            pl.when(pl.lit(masks[name])).then(None).otherwise(pl.col(name)).alias(name)
+            if name in masks
             else pl.col(name)
             for name in order
         ]
@@ -349,80 +370,70 @@ def _duplicate_names(names: pl.Series, rows_of: pl.Series, errors: list[CellErro
     return clashes.height
 
 
-def rebuilt_masks(frame: pl.DataFrame, typed: pl.DataFrame) -> dict[str, pl.Series]:
-    """For each field the typed columns can write back, which of its cells they rebuild exactly.
-    Those cells are not repeated in `attributes`; export.canonical writes them back."""
-    out: dict[str, pl.Expr] = {name: pl.col(name) for name in TEXT_DERIVED}
-    for name in TERM_DERIVED:
+def _rebuilt_expr(name: str) -> pl.Expr | None:
+    """Over a value `v` and its typed outputs: whether the outputs write `v` back exactly
+    (export.canonical does the writing). Such cells are not repeated in `attributes`."""
+    v = pl.col("v")
+    if name in TEXT_DERIVED:
+        return pl.col(name) == v
+    if name in TERM_DERIVED:
         label, term = pl.col(f"{name}_label"), pl.col(f"{name}_id")
-        out[name] = (
+        written = (
             pl.when(term.is_not_null())
             .then(pl.concat_str([label, pl.lit(" ["), term, pl.lit("]")]))
             .otherwise(label)
         )
-    when, precision = pl.col("collection_date"), pl.col("collection_date_precision")
-    out["collection_date"] = (
-        pl.when(precision == "day")
-        .then(when.dt.strftime("%Y-%m-%d"))
-        .when(precision == "month")
-        .then(when.dt.strftime("%Y-%m"))
-        .when(precision == "year")
-        .then(when.dt.strftime("%Y"))
-    )
-    country, region, place = pl.col("geo_country"), pl.col("geo_region"), pl.col("geo_place")
-    tail = pl.when(place.is_not_null()).then(pl.lit(", ") + place).otherwise(pl.lit(""))
-    out["geo_loc_name"] = (
-        pl.when(region.is_not_null())
-        .then(pl.concat_str([country, pl.lit(": "), region, tail]))
-        .when(place.is_null())
-        .then(country)
-    )
-    masks = {name: _raw(name) == text for name, text in out.items()}
+        return written == v
+    if name == "collection_date":
+        when, precision = pl.col("collection_date"), pl.col("collection_date_precision")
+        written = (
+            pl.when(precision == "day")
+            .then(when.dt.strftime("%Y-%m-%d"))
+            .when(precision == "month")
+            .then(when.dt.strftime("%Y-%m"))
+            .when(precision == "year")
+            .then(when.dt.strftime("%Y"))
+        )
+        return written == v
+    if name == "geo_loc_name":
+        country, region, place = pl.col("geo_country"), pl.col("geo_region"), pl.col("geo_place")
+        tail = pl.when(place.is_not_null()).then(pl.lit(", ") + place).otherwise(pl.lit(""))
+        written = (
+            pl.when(region.is_not_null())
+            .then(pl.concat_str([country, pl.lit(": "), region, tail]))
+            .when(place.is_null())
+            .then(country)
+        )
+        return written == v
     # Numbers: a cell in NUMBER_TEXT shape is exactly what Python's float repr writes back.
     number = NUMBER_TEXT
-    masks["lat_lon"] = (
-        _raw("lat_lon").str.contains(rf"^{number} {number}$") & pl.col("latitude").is_not_null()
-    )
-    for name, value, unit in (
-        ("host_age", "host_age_value", "host_age_unit"),
-        ("host_body_mass_index", "host_body_mass_index", "host_body_mass_index_unit"),
-    ):
+    if name == "lat_lon":
+        return v.str.contains(rf"^{number} {number}$") & pl.col("latitude").is_not_null()
+    quantities = {
+        "host_age": ("host_age_value", "host_age_unit"),
+        "host_body_mass_index": ("host_body_mass_index", "host_body_mass_index_unit"),
+    }
+    if name in quantities:
+        value, unit = quantities[name]
         written = pl.concat_str(
             [
-                _raw(name).str.extract(rf"^({number})(?: |$)", 1),
+                v.str.extract(rf"^({number})(?: |$)", 1),
                 pl.when(pl.col(unit).is_not_null())
                 .then(pl.lit(" ") + pl.col(unit))
                 .otherwise(pl.lit("")),
             ]
         )
-        masks[name] = (written == _raw(name)) & pl.col(value).is_not_null()
-    masks["host_taxid"] = _raw("host_taxid").str.contains(r"^(?:0|[1-9][0-9]{0,17})$") & (
-        pl.col("host_taxid").cast(pl.String) == _raw("host_taxid")
-    )
-    wanted = {name: mask for name, mask in masks.items() if name in frame.columns}
-    both = pl.concat(
-        [typed, frame.select([pl.col(name).alias(f"__raw_{name}") for name in wanted])],
-        how="horizontal",
-    )
-    return dict(
-        zip(
-            wanted,
-            both.select([m.fill_null(False).alias(n) for n, m in wanted.items()]).get_columns(),
-            strict=True,
+        return (written == v) & pl.col(value).is_not_null()
+    if name == "host_taxid":
+        return v.str.contains(r"^(?:0|[1-9][0-9]{0,17})$") & (
+            pl.col("host_taxid").cast(pl.String) == v
         )
-    )
+    return None
 
 
-# Fields whose cells rebuilt_masks may leave out (null in `cells`): never shared per upload,
-# where null would mean "empty".
-REBUILDABLE = frozenset(
-    {*TEXT_DERIVED, *TERM_DERIVED, "collection_date", "geo_loc_name", "lat_lon", "host_age"}
-    | {"host_body_mass_index", "host_taxid"}
-)
-
-
-def _raw(name: str) -> pl.Expr:
-    return pl.col(f"__raw_{name}")
+# Fields whose cells may be left out (null in `cells`): never shared per upload, where null
+# would mean "empty".
+REBUILDABLE = frozenset(name for name in OUTPUTS if _rebuilt_expr(name) is not None)
 
 
 def shared_cells(cells: pl.DataFrame) -> dict[str, str]:

@@ -127,7 +127,7 @@ def number_text(value: float) -> str:
 
 def canonical(sample: Sample, name: str) -> str | None:
     """The cell a typed field is written back as when `attributes` holds no raw text for it
-    (mirrors checklists.bulk.rebuilt_masks)."""
+    (mirrors checklists.bulk._rebuilt_expr)."""
     if name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat"):
         value: str | None = getattr(sample, name)
         return value
