@@ -276,15 +276,18 @@ class _NameRegister:
         self.seen = pl.DataFrame(
             {
                 "samp_name": existing,
-                "first_row": pl.Series([], dtype=pl.Int64).extend_constant(None, len(existing)),
+                "first_row": pl.Series([], dtype=pl.Int32).extend_constant(None, len(existing)),
             }
         )
 
     def check(self, names: pl.Series, rows: pl.Series) -> list[Problem]:
-        chunk = pl.DataFrame({"samp_name": names, "row": rows.cast(pl.Int64)}).drop_nulls(
+        chunk = pl.DataFrame({"samp_name": names, "row": rows.cast(pl.Int32)}).drop_nulls(
             "samp_name"
         )
-        clashes = chunk.join(self.seen, on="samp_name", how="inner")
+        # Probe the (large) register with a set of this chunk's names; joining would build a
+        # hash table of the whole register for every chunk.
+        hits = self.seen.filter(pl.col("samp_name").is_in(chunk["samp_name"].implode()))
+        clashes = chunk.join(hits, on="samp_name", how="inner")
         problems = []
         for name, row, first in clashes.iter_rows():
             if first is None:
