@@ -9,6 +9,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from fairdb.abundance.ingest import ORIENTATIONS, ingest_abundance
 from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, Role
@@ -95,17 +96,61 @@ def import_samples(
     result = ingest.ingest_samples(dataset, file, file.name, owner)
     if not result.ok:
         db.session.rollback()
-        click.echo(f"nothing stored: {result.error_count} problem(s) in {file.name}", err=True)
-        for finding in reports.group_errors(r.as_dict() for r in result.problems):
-            where = finding.row_ranges or "file"
-            column = f" column {finding.column}" if finding.column else ""
-            click.echo(
-                f"  {where}{column}: {finding.message} {finding.fix} [{finding.count} cell(s)]",
-                err=True,
-            )
+        _print_report(result, file.name)
         sys.exit(1)
     db.session.commit()
     click.echo(f"stored {result.stored} samples into dataset {dataset.id}")
+
+
+def _print_report(result: ingest.IngestResult, filename: str) -> None:
+    click.echo(f"nothing stored: {result.error_count} problem(s) in {filename}", err=True)
+    for finding in reports.group_errors(r.as_dict() for r in result.problems):
+        where = finding.row_ranges or "file"
+        column = f" column {finding.column}" if finding.column else ""
+        click.echo(
+            f"  {where}{column}: {finding.message} {finding.fix} [{finding.count} cell(s)]",
+            err=True,
+        )
+
+
+@fairdb_cli.command("import-abundance")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--dataset", "dataset_id", type=int, required=True, help="The dataset it belongs to.")
+@click.option(
+    "--taxonomy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A separate taxonomy file (feature id, lineage).",
+)
+@click.option(
+    "--orientation",
+    type=click.Choice(ORIENTATIONS),
+    default="auto",
+    help="Where the samples are (detected from the dataset's sample names by default).",
+)
+def import_abundance(file: Path, dataset_id: int, taxonomy: Path | None, orientation: str) -> None:
+    """Check a feature table (BIOM, CSV, TSV) and store it, all or nothing; recorded as uploaded
+    by the dataset's owner."""
+    dataset = db.session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise click.ClickException(f"There is no dataset {dataset_id}.")
+    result = ingest_abundance(
+        dataset,
+        file,
+        file.name,
+        dataset.owner,
+        orientation=orientation,
+        taxonomy=(taxonomy, taxonomy.name) if taxonomy is not None else None,
+    )
+    if not result.ok:
+        db.session.rollback()
+        _print_report(result, file.name)
+        sys.exit(1)
+    db.session.commit()
+    summary = result.summary
+    click.echo(
+        f"stored {result.stored} entries ({summary['features']} features x "
+        f"{summary['samples']} samples) into dataset {dataset.id}"
+    )
 
 
 def init_app(app: Flask) -> None:

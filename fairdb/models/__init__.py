@@ -1,5 +1,6 @@
 """Every table of fairdb; importing this package registers them all on the metadata."""
 
+from fairdb.models.abundance import RANKS, Abundance, AbundanceTable, Feature
 from fairdb.models.base import Base
 from fairdb.models.dataset import LICENSES, Dataset, Privacy, Upload, UploadAttempt
 from fairdb.models.sample import TYPED_COLUMNS, Sample
@@ -7,10 +8,14 @@ from fairdb.models.user import AuthSession, Role, User
 
 __all__ = [
     "LICENSES",
+    "RANKS",
     "TYPED_COLUMNS",
+    "Abundance",
+    "AbundanceTable",
     "AuthSession",
     "Base",
     "Dataset",
+    "Feature",
     "Privacy",
     "Role",
     "Sample",

@@ -70,6 +70,8 @@ class IngestResult:
     problems: list[Problem] = field(default_factory=list)
     unrecognised: list[str] = field(default_factory=list)
     upload_id: int | None = None
+    # What was stored, for the success message (abundance tables: features, samples, ...).
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +90,7 @@ class IngestResult:
             "error_count": self.error_count,
             "errors": [p.as_dict() for p in self.problems],
             "unrecognised": self.unrecognised,
+            "summary": self.summary,
         }
 
 
@@ -100,6 +103,20 @@ def file_digest(path: Path) -> tuple[str, int]:
             digest.update(block)
             size += len(block)
     return digest.hexdigest(), size
+
+
+def duplicate_file_problem(earlier: Upload, filename: str, digest: str) -> Problem:
+    """The report line for a file this dataset already holds (same SHA-256)."""
+    when = earlier.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    return Problem(
+        None,
+        None,
+        filename,
+        "duplicate_file",
+        f"This exact file (SHA-256 {digest[:12]}…) was already uploaded to this "
+        f"dataset as {earlier.filename} on {when}.",
+        "Nothing was changed. To add data, upload a file that contains only the new part.",
+    )
 
 
 def ingest_samples(
@@ -120,21 +137,7 @@ def ingest_samples(
     )
     if earlier is not None:
         result = IngestResult(status=409)
-        when = earlier.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        result.add(
-            [
-                Problem(
-                    None,
-                    None,
-                    filename,
-                    "duplicate_file",
-                    f"This exact file (SHA-256 {digest[:12]}…) was already uploaded to this "
-                    f"dataset as {earlier.filename} on {when}.",
-                    "Nothing was changed. To add samples, upload a file that contains only the "
-                    "new samples.",
-                )
-            ]
-        )
+        result.add([duplicate_file_problem(earlier, filename, digest)])
         return result
 
     checklist = get_checklist(dataset.checklist)

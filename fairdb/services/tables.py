@@ -34,6 +34,8 @@ MAGIC = {
     b"Rar!": "a RAR archive",
 }
 SAMPLE_ID_HEADERS = {"sampleid", "sample_id", "sample id", "samp_name", "sample_name", "sample"}
+# A '#' line starting with one of these is a header (QIIME and BIOM-derived tables), not a comment.
+HASH_HEADERS = SAMPLE_ID_HEADERS | {"otu id", "otuid", "feature id", "featureid", "asv", "asv id"}
 
 
 class TableError(ValueError):
@@ -122,7 +124,7 @@ def _header_position(lines: list[str], delimiter: str | None) -> tuple[int, str]
             continue
         if stripped.startswith("#"):
             first = stripped.lstrip("#").split("\t")[0].split(",")[0].split(";")[0]
-            if first.strip().lower() not in SAMPLE_ID_HEADERS:
+            if first.strip().lower() not in HASH_HEADERS:
                 continue  # a comment line, as MIxS templates and QIIME write them
         found = delimiter or _delimiter(line)
         return index, found

@@ -1,0 +1,1 @@
+"""Abundance tables: reading, lineages, storage and diversity."""

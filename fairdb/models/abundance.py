@@ -1,0 +1,74 @@
+"""Abundance tables: which features (taxa, ASVs, OTUs) live in which samples, and how much.
+
+Stored sparse: one `abundances` row per non-zero entry. Features keep their original id, their
+lineage parsed into ranks and, where given, their sequence.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from fairdb.models.base import Base
+from fairdb.models.dataset import Upload
+
+RANKS = ("domain", "phylum", "class", "order", "family", "genus", "species")
+
+
+class AbundanceTable(Base):
+    """One uploaded feature table: what its values are and how it was read."""
+
+    __tablename__ = "abundance_tables"
+
+    # The upload row (kind "abundance") holds file name, size, SHA-256, who and when.
+    id: Mapped[int] = mapped_column(ForeignKey("uploads.id", ondelete="CASCADE"), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(Integer, index=True)
+    # "counts" when every value is a whole number, else "relative".
+    value_kind: Mapped[str] = mapped_column(String(20))
+    # "features-as-rows" or "samples-as-rows", as read (detected or chosen).
+    orientation: Mapped[str] = mapped_column(String(20))
+    taxonomy_source: Mapped[str] = mapped_column(String(40), default="none")
+    feature_count: Mapped[int] = mapped_column(Integer)
+    sample_count: Mapped[int] = mapped_column(Integer)
+    entry_count: Mapped[int] = mapped_column(BigInteger)
+
+    upload: Mapped[Upload] = relationship()
+
+
+class Feature(Base):
+    """A row of a feature table: its id as uploaded, its lineage by rank, its sequence."""
+
+    __tablename__ = "features"
+    __table_args__ = tuple(Index(f"ix_features_tax_{rank}", f"tax_{rank}") for rank in RANKS) + (
+        Index("ix_features_table_id_feature_id", "table_id", "feature_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # No foreign keys, like samples: written only by the abundance ingest service, by COPY.
+    table_id: Mapped[int] = mapped_column(Integer)
+    dataset_id: Mapped[int] = mapped_column(Integer)
+    feature_id: Mapped[str] = mapped_column(Text)
+    lineage: Mapped[str | None] = mapped_column(Text)
+    sequence: Mapped[str | None] = mapped_column(Text)
+    tax_domain: Mapped[str | None] = mapped_column(Text)
+    tax_phylum: Mapped[str | None] = mapped_column(Text)
+    tax_class: Mapped[str | None] = mapped_column(Text)
+    tax_order: Mapped[str | None] = mapped_column(Text)
+    tax_family: Mapped[str | None] = mapped_column(Text)
+    tax_genus: Mapped[str | None] = mapped_column(Text)
+    tax_species: Mapped[str | None] = mapped_column(Text)
+
+
+class Abundance(Base):
+    """One non-zero entry. `relative` is the value over its sample's total in this table."""
+
+    __tablename__ = "abundances"
+    # Loaded feature by feature, so the primary key grows at its right edge during COPY and
+    # answers "samples where feature X is at least y" directly; a BRIN finds a table's rows.
+    __table_args__ = (Index("ix_abundances_table_id_brin", "table_id", postgresql_using="brin"),)
+
+    feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    table_id: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float] = mapped_column(Float)
+    relative: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,282 @@
+"""Abundance tables into a dataset: every format, all or nothing, every bad input explained."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select, text
+
+from fairdb.abundance.ingest import ingest_abundance
+from fairdb.extensions import db
+from fairdb.models import Abundance, AbundanceTable, Feature, Upload
+from tests.abundance.helpers import (
+    counts,
+    dataset_with_samples,
+    tsv,
+    write_biom_hdf5,
+    write_biom_json,
+)
+
+
+def stored(dataset_id: int) -> tuple[int, int, int]:
+    db.session.expire_all()
+    tables = db.session.scalar(
+        select(func.count())
+        .select_from(AbundanceTable)
+        .where(AbundanceTable.dataset_id == dataset_id)
+    )
+    features = db.session.scalar(
+        select(func.count()).select_from(Feature).where(Feature.dataset_id == dataset_id)
+    )
+    entries = db.session.scalar(
+        text(
+            "SELECT count(*) FROM abundances a JOIN features f ON f.id = a.feature_id "
+            "WHERE f.dataset_id = :d"
+        ),
+        {"d": dataset_id},
+    )
+    return tables or 0, features or 0, entries or 0
+
+
+def dense_back(dataset_id: int, features: int, samples: int) -> np.ndarray:
+    """The stored entries as a features x samples matrix, by original ids and names."""
+    out = np.zeros((features, samples))
+    rows = db.session.execute(
+        text(
+            "SELECT f.feature_id, s.samp_name, a.value FROM abundances a "
+            "JOIN features f ON f.id = a.feature_id JOIN samples s ON s.id = a.sample_id "
+            "WHERE f.dataset_id = :d"
+        ),
+        {"d": dataset_id},
+    )
+    for feature, sample, value in rows:
+        out[int(feature.removeprefix("ASV")) - 1, int(sample.removeprefix("S")) - 1] = value
+    return out
+
+
+def run(dataset, path, **kw):
+    result = ingest_abundance(dataset, path, path.name, dataset.owner, **kw)
+    if result.ok:
+        db.session.flush()
+    else:
+        db.session.rollback()
+    return result
+
+
+@pytest.mark.parametrize("kind", ["tsv", "tsv-transposed", "biom-json", "biom-hdf5"])
+def test_every_format_stores_exactly_the_non_zero_entries(app, create_dataset, tmp_path, kind):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    table = counts()
+    path = tmp_path / f"table.{kind}"
+    if kind == "tsv":
+        path.write_bytes(tsv(table))
+    elif kind == "tsv-transposed":
+        path.write_bytes(tsv(table, transpose=True))
+    elif kind == "biom-json":
+        write_biom_json(path, table)
+    else:
+        write_biom_hdf5(path, table)
+    result = run(dataset, path)
+    assert result.ok, result.report()
+    assert result.stored == int((table != 0).sum())
+    expected_orientation = "samples-as-rows" if kind == "tsv-transposed" else "features-as-rows"
+    assert result.summary["orientation"] == expected_orientation
+    np.testing.assert_array_equal(dense_back(dataset.id, *table.shape), table)
+    record = db.session.scalars(select(AbundanceTable)).one()
+    assert record.value_kind == "counts"
+    # Relative abundances sum to 1 per sample.
+    sums = db.session.execute(
+        select(Abundance.sample_id, func.sum(Abundance.relative)).group_by(Abundance.sample_id)
+    ).all()
+    assert all(abs(total - 1) < 1e-9 for _, total in sums)
+    if kind != "tsv-transposed":
+        akkermansia = db.session.scalars(
+            select(Feature).where(Feature.tax_genus == "Akkermansia")
+        ).one()
+        assert akkermansia.feature_id == "ASV1"
+        assert akkermansia.tax_phylum == "Verrucomicrobia"
+
+
+def test_taxonomy_from_a_separate_file(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts(), taxonomy=False))
+    taxonomy = tmp_path / "taxonomy.tsv"
+    taxonomy.write_text(
+        "Feature ID\tTaxon\tConfidence\n"
+        "ASV1\td__Bacteria;p__Verrucomicrobiota;c__Verrucomicrobiae;o__Verrucomicrobiales;"
+        "f__Akkermansiaceae;g__Akkermansia;s__Akkermansia muciniphila\t0.99\n"
+        "ASV2\td__Bacteria;p__Firmicutes_A\t0.8\n"
+    )
+    result = run(dataset, path, taxonomy=(taxonomy, "taxonomy.tsv"))
+    assert result.ok, result.report()
+    features = {f.feature_id: f for f in db.session.scalars(select(Feature))}
+    assert features["ASV1"].tax_species == "Akkermansia muciniphila"
+    assert features["ASV2"].tax_phylum == "Firmicutes_A"
+    assert features["ASV2"].tax_genus is None
+    assert features["ASV3"].lineage is None
+
+
+def test_a_samples_in_rows_table_can_be_chosen_explicitly(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts(), transpose=True))
+    result = run(dataset, path, orientation="samples-as-rows")
+    assert result.ok, result.report()
+    other = dataset_with_samples(create_dataset, tmp_path)
+    wrong = run(other, path, orientation="features-as-rows")
+    assert wrong.status == 422
+    assert {p.code for p in wrong.problems} >= {"unknown_sample"}
+
+
+def codes(result) -> set[str]:
+    return {p.code for p in result.problems}
+
+
+@pytest.mark.parametrize(
+    ("cell", "code", "words"),
+    [
+        ("-3", "negative", "-3 is negative"),
+        ("12 reads", "not_a_number", "'12 reads' is not a number"),
+        ("NaN", "not_finite", "'NaN' is not a finite number"),
+        ("", "empty_cell", "is empty"),
+    ],
+)
+def test_bad_values_are_reported_with_row_and_column_and_nothing_is_stored(
+    app, create_dataset, tmp_path, cell, code, words
+):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts(), cells={(2, 3): cell}))
+    result = run(dataset, path)
+    assert result.status == 422
+    problem = next(p for p in result.problems if p.code == code)
+    # Row 3 of the file is the header (after the comment line); ASV3 is row 5.
+    assert problem.row == 5
+    assert problem.column == "E (S4)"
+    assert words in problem.message
+    assert problem.fix
+    assert stored(dataset.id) == (0, 0, 0)
+
+
+def test_duplicate_feature_ids_are_reported_with_their_rows(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_text(tsv(counts()).decode().replace("ASV3\t", "ASV1\t"))
+    result = run(dataset, path)
+    assert result.status == 422
+    problem = next(p for p in result.problems if p.code == "duplicate_feature")
+    assert "The feature id 'ASV1' appears 2 times (row 3, row 5)" in problem.message
+    assert stored(dataset.id) == (0, 0, 0)
+
+
+def test_duplicate_sample_columns_are_refused_at_the_header(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts(), samples=["S1", "S2", "S2", "S4", "S5", "S6"]))
+    result = run(dataset, path)
+    assert result.status == 400
+    problem = result.problems[0]
+    assert problem.column == "S2"
+    assert "S2" in problem.message
+    assert "Give every column its own name" in problem.fix
+    assert stored(dataset.id) == (0, 0, 0)
+
+
+def test_unknown_samples_are_listed_with_the_closest_names(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts(), samples=["S1", "S2", "S3", "S4", "S5", "s6x"]))
+    result = run(dataset, path)
+    assert result.status == 422
+    problem = next(p for p in result.problems if p.code == "unknown_sample")
+    assert problem.value == "s6x"
+    assert "Closest names in the dataset: S6" in problem.message
+    assert stored(dataset.id) == (0, 0, 0)
+
+
+def test_a_table_naming_no_sample_of_the_dataset_is_refused(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts(), samples=[f"X{i}" for i in range(6)]))
+    result = run(dataset, path)
+    assert result.status == 422
+    assert codes(result) == {"no_sample_names"}
+    assert "Neither the column headers nor the first column" in result.problems[0].message
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"", "empty"),
+        (b"#OTU ID\tS1\tS2\n", "no_rows"),
+        (b"#OTU ID\tS1\tS2\nASV1\t0\t0\nASV2\t0\t0\n", "empty_table"),
+    ],
+)
+def test_empty_tables_are_refused(app, create_dataset, tmp_path, body, code):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(body)
+    result = run(dataset, path)
+    assert 400 <= result.status < 500
+    assert code in codes(result)
+    assert stored(dataset.id) == (0, 0, 0)
+
+
+def test_a_biom_file_declaring_a_huge_table_is_refused_before_loading(
+    app, create_dataset, tmp_path
+):
+    import h5py
+
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = write_biom_hdf5(tmp_path / "bomb.biom", counts())
+    with h5py.File(path, "a") as handle:
+        handle.attrs["nnz"] = 10**11
+    result = run(dataset, path)
+    assert result.status == 413
+    assert "at most 50,000,000 are accepted" in result.problems[0].message
+    assert stored(dataset.id) == (0, 0, 0)
+
+
+def test_biom_with_negative_values_is_refused(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    table = counts()
+    table[1, 2] = -4
+    path = write_biom_json(tmp_path / "table.biom", table)
+    result = run(dataset, path)
+    assert result.status == 422
+    problem = next(p for p in result.problems if p.code == "negative")
+    assert problem.column == "sample S3"
+    assert problem.message.startswith("ASV2:")
+
+
+def test_the_same_file_twice_is_refused(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = tmp_path / "table.tsv"
+    path.write_bytes(tsv(counts()))
+    assert run(dataset, path).ok
+    again = run(dataset, path)
+    assert again.status == 409
+    assert stored(dataset.id)[0] == 1
+
+
+def test_cli_imports_a_table(app, create_dataset, tmp_path):
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    db.session.commit()
+    path = write_biom_hdf5(tmp_path / "table.biom", counts())
+    result = app.test_cli_runner().invoke(
+        args=["fairdb", "import-abundance", str(path), "--dataset", str(dataset.id)]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"features x 6 samples) into dataset {dataset.id}" in result.output
+    db.session.expire_all()
+    assert stored(dataset.id)[0] == 1
+    bad = tmp_path / "bad.tsv"
+    bad.write_bytes(tsv(counts(), cells={(0, 1): "x"}))
+    failed = app.test_cli_runner().invoke(
+        args=["fairdb", "import-abundance", str(bad), "--dataset", str(dataset.id)]
+    )
+    assert failed.exit_code == 1
+    assert "'x' is not a number" in failed.output
+    uploads = db.session.scalars(select(Upload).where(Upload.kind == "abundance")).all()
+    assert len(uploads) == 1
