@@ -1,16 +1,18 @@
-"""Routes of the browse blueprint: dataset list, dataset page, samples download."""
+"""Routes of the browse blueprint: dataset list, dataset page, samples download, and the
+abundance table pages with their chart data."""
 
 from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, render_template, stream_with_context
+from flask import Blueprint, Response, abort, jsonify, render_template, request, stream_with_context
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from fairdb.abundance import analysis, diversity
 from fairdb.extensions import db
-from fairdb.models import LICENSES, Dataset, Sample
+from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample
 from fairdb.services import access, datasets, export
 
 bp = Blueprint("browse", __name__)
@@ -58,6 +60,7 @@ def dataset(dataset_id: int) -> ResponseReturnValue:
         dataset=found,
         count=datasets.sample_count(found.id),
         uploads=datasets.uploads_of(found.id),
+        tables=datasets.tables_of(found.id) if see_samples else [],
         preview=preview,
         columns=columns,
         see_samples=see_samples,
@@ -76,4 +79,96 @@ def samples_csv(dataset_id: int) -> ResponseReturnValue:
         stream_with_context(export.samples_csv(found)),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="fairdb-{found.id}-{slug}.csv"'},
+    )
+
+
+def _table(dataset_id: int, table_id: int) -> tuple[Dataset, AbundanceTable]:
+    """A stored abundance table whose samples the user may see (404 otherwise)."""
+    found = _visible_dataset(dataset_id)
+    access.require(access.can_see_samples(current_user, found))
+    table = db.session.get(AbundanceTable, table_id)
+    if table is None or table.dataset_id != found.id:
+        abort(404)
+    return found, table
+
+
+def _group_fields(dataset: Dataset) -> list[str]:
+    """Metadata fields a chart can group or colour by: those used in the dataset."""
+    return [c for c in export.export_columns(dataset) if c != "samp_name"]
+
+
+def _field_arg(dataset: Dataset, name: str) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and value not in _group_fields(dataset):
+        abort(400, description=f"{name}={value!r} is not a field of this dataset's samples.")
+    return value
+
+
+@bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>")
+def table(dataset_id: int, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset_id, table_id)
+    return render_template(
+        "browse/table.html",
+        dataset=found,
+        table=record,
+        upload=record.upload,
+        ranks=analysis.COMPOSITION_LEVELS,
+        metrics=diversity.BETA_METRICS,
+        fields=_group_fields(found),
+    )
+
+
+@bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/composition.json")
+def composition(dataset_id: int, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset_id, table_id)
+    level = request.args.get("level", "genus")
+    if level not in analysis.COMPOSITION_LEVELS:
+        abort(400, description=f"level must be one of {', '.join(analysis.COMPOSITION_LEVELS)}.")
+    top = request.args.get("top", 10, type=int) or 10
+    data = analysis.composition(
+        record, level, top=max(1, min(top, 30)), group=_field_arg(found, "group")
+    )
+    return jsonify(data)
+
+
+@bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/alpha.json")
+def alpha(dataset_id: int, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset_id, table_id)
+    return jsonify(analysis.alpha_table(record, group=_field_arg(found, "group")))
+
+
+def _metric() -> tuple[str, float]:
+    metric = request.args.get("metric", "braycurtis")
+    if metric not in diversity.BETA_METRICS:
+        abort(400, description=f"metric must be one of {', '.join(diversity.BETA_METRICS)}.")
+    pseudocount = request.args.get("pseudocount", 1.0, type=float)
+    if pseudocount is None or not 0 < pseudocount <= 1e6:
+        abort(400, description="pseudocount must be a number above 0, e.g. 1 or 0.5.")
+    return metric, pseudocount
+
+
+@bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/ordination.json")
+def ordination(dataset_id: int, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset_id, table_id)
+    metric, pseudocount = _metric()
+    return jsonify(
+        analysis.ordination(
+            record, metric, color=_field_arg(found, "color"), pseudocount=pseudocount
+        )
+    )
+
+
+@bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/distances.csv")
+def distances_csv(dataset_id: int, table_id: int) -> ResponseReturnValue:
+    _, record = _table(dataset_id, table_id)
+    metric, pseudocount = _metric()
+    body, _total = analysis.distance_csv(record, metric, pseudocount=pseudocount)
+    return Response(
+        body,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="fairdb-table-{record.id}-{metric}-distances.csv"'
+            )
+        },
     )

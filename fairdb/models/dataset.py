@@ -114,6 +114,8 @@ class UploadAttempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
+    # "samples" or "abundance": which form uploads the fixed file.
+    kind: Mapped[str] = mapped_column(String(20), default="samples", server_default="samples")
     dataset_id: Mapped[int] = mapped_column(Integer, index=True)
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     filename: Mapped[str] = mapped_column(String(255))

@@ -12,12 +12,15 @@ from fairdb.models import UploadAttempt
 from fairdb.models.base import utcnow
 
 
-def start(*, token: str, dataset_id: int, user_id: int, filename: str, size: int) -> int:
+def start(
+    *, token: str, dataset_id: int, user_id: int, filename: str, size: int, kind: str = "samples"
+) -> int:
     with db.engine.begin() as connection:
         attempt_id = connection.execute(
             insert(UploadAttempt)
             .values(
                 token=token,
+                kind=kind,
                 dataset_id=dataset_id,
                 user_id=user_id,
                 filename=filename[:255],

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from fairdb.extensions import db
-from fairdb.models import LICENSES, Dataset, Privacy, Sample, Upload, User
+from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Sample, Upload, User
 
 ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
@@ -109,5 +109,15 @@ def uploads_of(dataset_id: int) -> list[Upload]:
     return list(
         db.session.scalars(
             select(Upload).where(Upload.dataset_id == dataset_id).order_by(Upload.id.desc())
+        )
+    )
+
+
+def tables_of(dataset_id: int) -> list[AbundanceTable]:
+    return list(
+        db.session.scalars(
+            select(AbundanceTable)
+            .where(AbundanceTable.dataset_id == dataset_id)
+            .order_by(AbundanceTable.id)
         )
     )

@@ -6,7 +6,14 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    HiddenField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
@@ -14,12 +21,12 @@ from fairdb.models import LICENSES, Privacy
 from fairdb.services.datasets import DatasetError, parse_creators
 
 PRIVACY_CHOICES = [
-    (Privacy.PUBLIC.value, "Public: anyone can find, see and download the samples"),
-    (
+    SelectChoice(Privacy.PUBLIC.value, "Public: anyone can find, see and download the samples"),
+    SelectChoice(
         Privacy.RESTRICTED.value,
         "Restricted: anyone can find the description; samples only for you and admins",
     ),
-    (Privacy.PRIVATE.value, "Private: only you and admins"),
+    SelectChoice(Privacy.PRIVATE.value, "Private: only you and admins"),
 ]
 
 
@@ -42,7 +49,11 @@ class DatasetForm(FlaskForm):
     keywords = StringField(
         "Keywords", description="Separated by commas.", validators=[Optional(), Length(max=1000)]
     )
-    license = SelectField("License", choices=list(LICENSES.items()), default="CC-BY-4.0")
+    license = SelectField(
+        "License",
+        choices=[SelectChoice(key, label) for key, label in LICENSES.items()],
+        default="CC-BY-4.0",
+    )
     privacy = RadioField("Who can see it", choices=PRIVACY_CHOICES, default=Privacy.PRIVATE.value)
     checklist = SelectField(
         "Checklist",
@@ -52,7 +63,7 @@ class DatasetForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.checklist.choices = [(name, name) for name in checklist_names()]
+        self.checklist.choices = [SelectChoice(name, name) for name in checklist_names()]
 
     def validate_creators(self, field: Any) -> None:
         try:
@@ -68,4 +79,27 @@ class UploadForm(FlaskForm):
         validators=[FileRequired(message="Choose a file to upload.")],
     )
     # Chosen by the page so it can ask for progress while the upload is being checked.
+    token = HiddenField()
+
+
+class AbundanceForm(FlaskForm):
+    file = FileField(
+        "Feature table",
+        description="BIOM (1.0 JSON or 2.1 HDF5), or CSV/TSV with feature ids in the first column.",
+        validators=[FileRequired(message="Choose a file to upload.")],
+    )
+    taxonomy = FileField(
+        "Taxonomy file (optional)",
+        description="Feature id and lineage per row (e.g. QIIME 2 taxonomy.tsv), when the table "
+        "itself carries none.",
+    )
+    orientation = SelectField(
+        "Where are the samples?",
+        choices=[
+            SelectChoice("auto", "Detect from the dataset's sample names"),
+            SelectChoice("features-as-rows", "In columns (one row per feature)"),
+            SelectChoice("samples-as-rows", "In rows (one row per sample)"),
+        ],
+        default="auto",
+    )
     token = HiddenField()

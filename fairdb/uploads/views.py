@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import (
@@ -21,11 +22,12 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from fairdb.abundance.ingest import ingest_abundance
 from fairdb.checklists.model import checklist_names, get_checklist
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, UploadAttempt
 from fairdb.services import access, attempts, datasets, ingest, reports, templates
-from fairdb.uploads.forms import DatasetForm, UploadForm
+from fairdb.uploads.forms import AbundanceForm, DatasetForm, UploadForm
 
 bp = Blueprint("uploads", __name__)
 
@@ -100,24 +102,33 @@ def upload(dataset_id: int) -> ResponseReturnValue:
 
 
 def _ingest(
-    dataset: Dataset, path: Path, filename: str, token: str
+    dataset: Dataset,
+    path: Path,
+    filename: str,
+    token: str,
+    run: Callable[[Callable[[int], None]], ingest.IngestResult] | None = None,
+    kind: str = "samples",
 ) -> tuple[ingest.IngestResult, int]:
-    """Run the ingest service; commit only a clean file, and record the attempt either way."""
+    """Run an ingest service; commit only a clean file, and record the attempt either way."""
     attempt_id = attempts.start(
         token=token,
         dataset_id=dataset.id,
         user_id=current_user.id,
         filename=filename,
         size=path.stat().st_size,
+        kind=kind,
     )
+
+    def report_progress(rows: int) -> None:
+        attempts.progress(attempt_id, rows)
+
     try:
-        result = ingest.ingest_samples(
-            dataset,
-            path,
-            filename,
-            current_user,
-            progress=lambda rows: attempts.progress(attempt_id, rows),
-        )
+        if run is None:
+            result = ingest.ingest_samples(
+                dataset, path, filename, current_user, progress=report_progress
+            )
+        else:
+            result = run(report_progress)
         if result.ok:
             db.session.commit()
         else:
@@ -129,9 +140,69 @@ def _ingest(
     attempts.finish(attempt_id, "stored" if result.ok else "rejected", result.report())
     current_app.logger.info(
         "upload checked",
-        extra={"dataset": dataset.id, "stored": result.stored, "errors": result.error_count},
+        extra={
+            "dataset": dataset.id,
+            "kind": kind,
+            "stored": result.stored,
+            "errors": result.error_count,
+        },
     )
     return result, attempt_id
+
+
+@bp.route("/datasets/<int:dataset_id>/abundance", methods=["GET", "POST"])
+@login_required
+def upload_abundance(dataset_id: int) -> ResponseReturnValue:
+    dataset = _editable_dataset(dataset_id)
+    form = AbundanceForm()
+    if not form.validate_on_submit():
+        status = 400 if form.errors else 200
+        if _wants_json() and form.errors:
+            return jsonify(status="invalid", errors=form.errors), 400
+        return render_template("uploads/abundance.html", form=form, dataset=dataset), status
+    token = form.token.data or secrets.token_urlsafe(24)
+    filename = Path(form.file.data.filename or "table").name
+    taxonomy_file = form.taxonomy.data
+    with tempfile.TemporaryDirectory(prefix="fairdb-upload-") as folder:
+        path = Path(folder) / "file"
+        form.file.data.save(path)
+        taxonomy: tuple[Path, str] | None = None
+        if taxonomy_file and getattr(taxonomy_file, "filename", ""):
+            taxonomy = (Path(folder) / "taxonomy", Path(taxonomy_file.filename).name)
+            taxonomy_file.save(taxonomy[0])
+
+        def run(progress: Callable[[int], None]) -> ingest.IngestResult:
+            return ingest_abundance(
+                dataset,
+                path,
+                filename,
+                current_user,
+                orientation=form.orientation.data or "auto",
+                taxonomy=taxonomy,
+                progress=progress,
+            )
+
+        result, attempt_id = _ingest(dataset, path, filename, token, run, kind="abundance")
+    if result.ok:
+        summary = result.summary
+        message = (
+            f"{result.stored:,} non-zero entries stored from {filename}: "
+            f"{summary['features']:,} features x {summary['samples']:,} samples, read with "
+            f"{summary['orientation'].replace('-', ' ')}."
+        )
+        flash(message, "success")
+        target = url_for("browse.table", dataset_id=dataset.id, table_id=result.upload_id)
+        if _wants_json():
+            return jsonify(status="stored", stored=result.stored, redirect=target), 201
+        return redirect(target, code=303)
+    report_url = url_for("uploads.report", attempt_id=attempt_id)
+    if _wants_json():
+        return jsonify(
+            status="rejected", error_count=result.error_count, report=report_url
+        ), result.status
+    return _render_report(
+        _own_attempt(db.session.get(UploadAttempt, attempt_id)), dataset, status=result.status
+    )
 
 
 def _own_attempt(attempt: UploadAttempt | None) -> UploadAttempt:
@@ -150,7 +221,7 @@ def _render_report(attempt: UploadAttempt, dataset: Dataset, *, status: int) -> 
             dataset=dataset,
             report=report,
             findings=findings,
-            form=UploadForm(),
+            form=AbundanceForm() if attempt.kind == "abundance" else UploadForm(),
         ),
         status,
     )

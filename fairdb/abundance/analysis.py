@@ -1,0 +1,248 @@
+"""What the abundance pages show: composition by rank, alpha and beta diversity, ordination.
+
+Each function reads one stored table (and its samples' metadata) and returns plain data that a
+chart, a table or the JSON API can use as it is. The numbers come from `diversity`, which is
+checked against scikit-bio.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+from sqlalchemy import select, text
+
+from fairdb.abundance import diversity
+from fairdb.extensions import db
+from fairdb.models import RANKS, AbundanceTable, Sample, Upload
+from fairdb.services.export import cell
+
+# A chart of more samples than this shows the first ones in the chosen order, and says so.
+MAX_CHART_SAMPLES = 500
+MAX_ORDINATION_SAMPLES = 1_000
+COMPOSITION_LEVELS = (*RANKS, "feature")
+
+
+@dataclass
+class Entries:
+    """A stored table in coordinate form, with the database ids behind the indices."""
+
+    sample_ids: np.ndarray
+    feature_ids: np.ndarray
+    sample_index: np.ndarray
+    feature_index: np.ndarray
+    values: np.ndarray
+
+
+def load_entries(table: AbundanceTable) -> Entries:
+    """All non-zero entries of a table (COPY out: a million entries in well under a second)."""
+    buffer = io.BytesIO()
+    connection: Any = db.session.connection().connection.dbapi_connection
+    cursor = connection.cursor()
+    try:
+        cursor.copy_expert(
+            "COPY (SELECT sample_id, feature_id, value FROM abundances "  # noqa: S608
+            f"WHERE table_id = {int(table.id)}) TO STDOUT WITH (FORMAT csv)",
+            buffer,
+        )
+    finally:
+        cursor.close()
+    buffer.seek(0)
+    if buffer.getbuffer().nbytes == 0:
+        empty = np.empty(0, dtype=np.int64)
+        return Entries(empty, empty, empty, empty, np.empty(0))
+    frame = pl.read_csv(
+        buffer,
+        has_header=False,
+        new_columns=["sample", "feature", "value"],
+        schema_overrides=[pl.Int64, pl.Int64, pl.Float64],
+    )
+    sample_ids, sample_index = np.unique(frame["sample"].to_numpy(), return_inverse=True)
+    feature_ids, feature_index = np.unique(frame["feature"].to_numpy(), return_inverse=True)
+    return Entries(sample_ids, feature_ids, sample_index, feature_index, frame["value"].to_numpy())
+
+
+def sample_labels(
+    table: AbundanceTable, sample_ids: np.ndarray, field: str | None
+) -> tuple[dict[int, str], dict[int, str]]:
+    """Names of the samples and, when a field is given, each sample's value of it (as uploaded;
+    empty cells read 'not given')."""
+    shared = {
+        upload_id: cells
+        for upload_id, cells in db.session.execute(
+            select(Upload.id, Upload.shared_cells).where(Upload.dataset_id == table.dataset_id)
+        )
+    }
+    names: dict[int, str] = {}
+    groups: dict[int, str] = {}
+    wanted = [int(i) for i in sample_ids]
+    for start in range(0, len(wanted), 5_000):
+        query = select(Sample).where(Sample.id.in_(wanted[start : start + 5_000]))
+        for sample in db.session.scalars(query):
+            names[sample.id] = sample.samp_name
+            if field:
+                common = shared.get(sample.upload_id) if sample.upload_id else None
+                groups[sample.id] = cell(sample, field, common) or "not given"
+    return names, groups
+
+
+def composition(
+    table: AbundanceTable, level: str, *, top: int = 10, group: str | None = None
+) -> dict[str, Any]:
+    """Relative abundance per sample at a rank (or per feature): the `top` taxa by mean
+    abundance, the rest as Other, unassigned as Unassigned. Samples ordered by group, then name."""
+    if level not in COMPOSITION_LEVELS:
+        raise ValueError(f"level must be one of {', '.join(COMPOSITION_LEVELS)}")
+    column = "f.feature_id" if level == "feature" else f"f.tax_{level}"
+    rows = db.session.execute(
+        text(
+            f"SELECT a.sample_id, {column}, sum(a.relative) FROM abundances a "  # noqa: S608
+            "JOIN features f ON f.id = a.feature_id WHERE a.table_id = :t GROUP BY 1, 2"
+        ),
+        {"t": table.id},
+    ).all()
+    frame = pl.DataFrame(
+        rows, schema={"sample": pl.Int64, "taxon": pl.String, "share": pl.Float64}, orient="row"
+    ).with_columns(pl.col("taxon").fill_null("Unassigned"))
+    samples = frame["sample"].unique().sort().to_numpy()
+    names, groups = sample_labels(table, samples, group)
+    order = sorted(samples.tolist(), key=lambda s: (groups.get(s, ""), names.get(s, "")))
+    shown = order[:MAX_CHART_SAMPLES]
+    means = (
+        frame.group_by("taxon")
+        .agg((pl.col("share").sum() / len(samples)).alias("mean"))
+        .sort(["mean", "taxon"], descending=[True, False])
+    )
+    named = [t for t in means["taxon"].to_list() if t != "Unassigned"][:top]
+    position = {sample: i for i, sample in enumerate(shown)}
+    series: dict[str, list[float]] = {t: [0.0] * len(shown) for t in [*named, "Other"]}
+    series["Unassigned"] = [0.0] * len(shown)
+    for sample, taxon, share in frame.iter_rows():
+        if sample not in position:
+            continue
+        key = taxon if taxon in series else "Other"
+        series[key][position[sample]] += share
+    taxa = [t for t in [*named, "Other", "Unassigned"] if any(series[t])]
+    return {
+        "level": level,
+        "samples": [names.get(s, str(s)) for s in shown],
+        "groups": [groups.get(s) for s in shown] if group else None,
+        "taxa": taxa,
+        "values": [[round(v, 6) for v in series[t]] for t in taxa],
+        "total_samples": len(samples),
+    }
+
+
+def alpha_table(table: AbundanceTable, *, group: str | None = None) -> dict[str, Any]:
+    """Observed features, Shannon, Simpson and (for counts) Chao1 of every sample."""
+    entries = load_entries(table)
+    metrics = diversity.alpha(
+        entries.sample_index,
+        entries.feature_index,
+        entries.values,
+        len(entries.sample_ids),
+        counts=table.value_kind == "counts",
+    )
+    names, groups = sample_labels(table, entries.sample_ids, group)
+    rows = []
+    for i, sample in enumerate(entries.sample_ids.tolist()):
+        row: dict[str, Any] = {"sample": names.get(sample, str(sample))}
+        if group:
+            row["group"] = groups.get(sample, "not given")
+        for metric, values in metrics.items():
+            value = float(values[i])
+            row[metric] = None if np.isnan(value) else round(value, 6)
+        rows.append(row)
+    rows.sort(key=lambda r: (r.get("group") or "", r["sample"]))
+    return {"metrics": list(metrics), "rows": rows, "group": group}
+
+
+def _subset(entries: Entries, max_samples: int) -> tuple[Entries, int]:
+    """At most `max_samples` samples (the first by id: the same every time)."""
+    total = len(entries.sample_ids)
+    if total <= max_samples:
+        return entries, total
+    keep = entries.sample_index < max_samples
+    features, feature_index = np.unique(entries.feature_index[keep], return_inverse=True)
+    return (
+        Entries(
+            entries.sample_ids[:max_samples],
+            entries.feature_ids[features],
+            entries.sample_index[keep],
+            feature_index,
+            entries.values[keep],
+        ),
+        total,
+    )
+
+
+def distances(
+    table: AbundanceTable,
+    metric: str,
+    *,
+    pseudocount: float = 1.0,
+    max_samples: int = MAX_ORDINATION_SAMPLES,
+) -> tuple[Entries, np.ndarray, int]:
+    if metric not in diversity.BETA_METRICS:
+        raise ValueError(f"metric must be one of {', '.join(diversity.BETA_METRICS)}")
+    entries, total = _subset(load_entries(table), max_samples)
+    matrix = diversity.beta(
+        entries.sample_index,
+        entries.feature_index,
+        entries.values,
+        len(entries.sample_ids),
+        len(entries.feature_ids),
+        metric,
+        pseudocount=pseudocount,
+    )
+    return entries, matrix, total
+
+
+def ordination(
+    table: AbundanceTable,
+    metric: str,
+    *,
+    color: str | None = None,
+    pseudocount: float = 1.0,
+    max_samples: int = MAX_ORDINATION_SAMPLES,
+) -> dict[str, Any]:
+    """PCoA of a beta-diversity matrix: the first axes, their share of the variation."""
+    entries, matrix, total = distances(
+        table, metric, pseudocount=pseudocount, max_samples=max_samples
+    )
+    dimensions = min(3, max(1, len(entries.sample_ids) - 1))
+    coordinates, explained = diversity.pcoa(matrix, dimensions=dimensions)
+    names, groups = sample_labels(table, entries.sample_ids, color)
+    ids = entries.sample_ids.tolist()
+    return {
+        "metric": metric,
+        "pseudocount": pseudocount if metric == "aitchison" else None,
+        "samples": [names.get(s, str(s)) for s in ids],
+        "groups": [groups.get(s, "not given") for s in ids] if color else None,
+        "coordinates": np.round(coordinates, 6).tolist(),
+        "proportion_explained": np.round(explained, 6).tolist(),
+        "total_samples": total,
+    }
+
+
+def distance_csv(
+    table: AbundanceTable, metric: str, *, pseudocount: float = 1.0
+) -> tuple[str, int]:
+    """The distance matrix as CSV with sample names on both axes."""
+    entries, matrix, total = distances(table, metric, pseudocount=pseudocount)
+    names, _ = sample_labels(table, entries.sample_ids, None)
+    labels = [names.get(s, str(s)) for s in entries.sample_ids.tolist()]
+    buffer = io.StringIO()
+    buffer.write(",".join(["sample", *[_csv(n) for n in labels]]) + "\n")
+    for name, row in zip(labels, matrix, strict=True):
+        buffer.write(",".join([_csv(name), *[f"{v:.10g}" for v in row]]) + "\n")
+    return buffer.getvalue(), total
+
+
+def _csv(value: str) -> str:
+    if any(c in value for c in ',"\n\r'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
