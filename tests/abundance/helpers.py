@@ -30,7 +30,7 @@ def dataset_with_samples(create_dataset: Any, tmp_path: Path, count: int = 6) ->
     path.write_bytes(csv_bytes(rows(count)))
     result = ingest.ingest_samples(dataset, path, "samples.csv", dataset.owner)
     assert result.ok, result.report()
-    db.session.flush()
+    db.session.commit()
     return dataset
 
 

@@ -55,9 +55,10 @@ def dense_back(dataset_id: int, features: int, samples: int) -> np.ndarray:
 
 
 def run(dataset, path, **kw):
+    """As a view does: commit a clean table, roll back anything else."""
     result = ingest_abundance(dataset, path, path.name, dataset.owner, **kw)
     if result.ok:
-        db.session.flush()
+        db.session.commit()
     else:
         db.session.rollback()
     return result
