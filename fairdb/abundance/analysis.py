@@ -45,7 +45,8 @@ def load_entries(table: AbundanceTable) -> Entries:
     try:
         cursor.copy_expert(
             "COPY (SELECT sample_id, feature_id, value FROM abundances "  # noqa: S608
-            f"WHERE table_id = {int(table.id)}) TO STDOUT WITH (FORMAT csv)",
+            f"WHERE feature_id BETWEEN {int(table.first_feature_id)} "
+            f"AND {int(table.last_feature_id)}) TO STDOUT WITH (FORMAT csv)",
             buffer,
         )
     finally:
@@ -99,10 +100,12 @@ def composition(
     column = "f.feature_id" if level == "feature" else f"f.tax_{level}"
     rows = db.session.execute(
         text(
-            f"SELECT a.sample_id, {column}, sum(a.relative) FROM abundances a "  # noqa: S608
-            "JOIN features f ON f.id = a.feature_id WHERE a.table_id = :t GROUP BY 1, 2"
+            f"SELECT a.sample_id, {column}, sum(a.value / t.total) FROM abundances a "  # noqa: S608
+            "JOIN features f ON f.id = a.feature_id "
+            "JOIN abundance_totals t ON t.table_id = :t AND t.sample_id = a.sample_id "
+            "WHERE a.feature_id BETWEEN :first AND :last GROUP BY 1, 2"
         ),
-        {"t": table.id},
+        {"t": table.id, "first": table.first_feature_id, "last": table.last_feature_id},
     ).all()
     frame = pl.DataFrame(
         rows, schema={"sample": pl.Int64, "taxon": pl.String, "share": pl.Float64}, orient="row"

@@ -2,14 +2,13 @@
 
 Same rules as sample uploads: all or nothing (the caller commits only an ok result), the same
 report of problems (row, column, value, what is wrong, the fix), SHA-256 against repeated files.
-Entries are loaded feature by feature, so the primary key of `abundances` grows at its right
-edge during COPY.
+Entries are loaded feature by feature with consecutive feature ids, so a table's entries lie
+together on disk in feature order and one BRIN index finds them.
 """
 
 from __future__ import annotations
 
 import difflib
-import io
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from fairdb.services.tables import TableError
 
 ORIENTATIONS = ("auto", "features-as-rows", "samples-as-rows")
 COPY_SLICE = 100_000
+FEATURE_ID_LOCK = 0x0FA10DC  # pg_advisory_lock(FEATURE_ID_LOCK, 0): reserving feature ids
 FEATURE_COLUMNS = (
     "table_id",
     "dataset_id",
@@ -106,6 +106,7 @@ def ingest_abundance(
     db.session.flush()
     counts = bool(np.all(np.mod(table.values, 1) == 0))
     used = np.unique(table.sample_index)
+    first = _reserve_feature_ids(len(table.feature_ids))
     record = AbundanceTable(
         id=upload.id,
         dataset_id=dataset.id,
@@ -115,12 +116,15 @@ def ingest_abundance(
         feature_count=len(table.feature_ids),
         sample_count=len(table.sample_names),
         entry_count=len(table.values),
+        first_feature_id=first,
+        last_feature_id=first + len(table.feature_ids) - 1,
     )
     db.session.add(record)
     db.session.flush()
-    feature_ids = _copy_features(table, upload.id, dataset.id)
     sample_ids = np.array([samples[name] for name in table.sample_names], dtype=np.int64)
-    _copy_entries(table, upload.id, feature_ids, sample_ids)
+    _copy_entries(table, first, sample_ids)
+    _copy_totals(table, upload.id, sample_ids)
+    _copy_features(table, first, upload.id, dataset.id)
     result.stored = len(table.values)
     result.upload_id = upload.id
     result.summary = {
@@ -231,9 +235,33 @@ def _raw_connection() -> Any:
     return db.session.connection().connection.dbapi_connection
 
 
-def _copy_features(table: FeatureTable, table_id: int, dataset_id: int) -> np.ndarray:
-    """COPY the features in file order; returns their database ids in the same order."""
-    lineages = table.lineages or [None] * len(table.feature_ids)
+def _reserve_feature_ids(count: int) -> int:
+    """The first of `count` consecutive feature ids, taken from the sequence in one block.
+
+    The block must not interleave with another upload's: the reservation runs under a
+    session-level advisory lock that every writer of features takes (only this service writes
+    features). Sequence changes are not transactional, so a rolled-back upload leaves a gap.
+    """
+    cursor = _raw_connection().cursor()
+    try:
+        cursor.execute("SELECT pg_advisory_lock(%s, 0)", (FEATURE_ID_LOCK,))
+        try:
+            cursor.execute(
+                "SELECT setval('features_id_seq', nextval('features_id_seq') + %s - 1)",
+                (count,),
+            )
+            last = int(cursor.fetchone()[0])
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s, 0)", (FEATURE_ID_LOCK,))
+    finally:
+        cursor.close()
+    return last - count + 1
+
+
+def _copy_features(table: FeatureTable, first: int, table_id: int, dataset_id: int) -> None:
+    """COPY the features in file order, with the ids first, first + 1, ..."""
+    count = len(table.feature_ids)
+    lineages = table.lineages or [None] * count
     parsed = parse_lineages(lineages)
     text = [
         None if value is None else value if isinstance(value, str) else "; ".join(map(str, value))
@@ -241,55 +269,53 @@ def _copy_features(table: FeatureTable, table_id: int, dataset_id: int) -> np.nd
     ]
     frame = pl.DataFrame(
         {
-            "table_id": pl.Series([table_id] * len(table.feature_ids), dtype=pl.Int32),
-            "dataset_id": pl.Series([dataset_id] * len(table.feature_ids), dtype=pl.Int32),
+            "id": np.arange(first, first + count, dtype=np.int64),
+            "table_id": np.full(count, table_id, dtype=np.int32),
+            "dataset_id": np.full(count, dataset_id, dtype=np.int32),
             "feature_id": table.feature_ids,
             "lineage": pl.Series(text, dtype=pl.String),
-            "sequence": pl.Series(
-                table.sequences or [None] * len(table.feature_ids), dtype=pl.String
-            ),
+            "sequence": pl.Series(table.sequences or [None] * count, dtype=pl.String),
             **{
                 f"tax_{rank}": pl.Series([p.ranks[i] for p in parsed], dtype=pl.String)
                 for i, rank in enumerate(RANKS)
             },
         }
     )
-    cursor = _raw_connection().cursor()
-    try:
-        cursor.copy_expert(
-            f"COPY features ({', '.join(FEATURE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-            io.BytesIO(frame.write_csv(include_header=False, quote_style="non_numeric").encode()),
-        )
-        cursor.execute("SELECT feature_id, id FROM features WHERE table_id = %s", (table_id,))
-        ids = dict(cursor.fetchall())
-    finally:
-        cursor.close()
-    return np.array([ids[f] for f in table.feature_ids], dtype=np.int64)
+    _copy(
+        f"COPY features (id, {', '.join(FEATURE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+        frame,
+        quote_style="non_numeric",
+    )
 
 
-def _copy_entries(
-    table: FeatureTable, table_id: int, feature_ids: np.ndarray, sample_ids: np.ndarray
-) -> None:
-    """COPY the non-zero entries, ordered by feature then sample, with relative abundances."""
+def _copy_entries(table: FeatureTable, first: int, sample_ids: np.ndarray) -> None:
+    """COPY the non-zero entries ordered by feature, then sample: the BRIN's order."""
+    features = table.feature_index + first
+    samples = sample_ids[table.sample_index]
+    order = np.lexsort((samples, features))
+    frame = pl.DataFrame(
+        {"feature_id": features[order], "sample_id": samples[order], "value": table.values[order]}
+    )
+    _copy("COPY abundances (feature_id, sample_id, value) FROM STDIN WITH (FORMAT csv)", frame)
+
+
+def _copy_totals(table: FeatureTable, table_id: int, sample_ids: np.ndarray) -> None:
     totals = np.bincount(table.sample_index, weights=table.values, minlength=len(sample_ids))
-    order = np.lexsort((sample_ids[table.sample_index], feature_ids[table.feature_index]))
+    present = totals > 0
     frame = pl.DataFrame(
         {
-            "feature_id": feature_ids[table.feature_index[order]],
-            "sample_id": sample_ids[table.sample_index[order]],
-            "table_id": np.full(len(order), table_id, dtype=np.int32),
-            "value": table.values[order],
-            "relative": table.values[order] / totals[table.sample_index[order]],
+            "table_id": np.full(int(present.sum()), table_id, dtype=np.int32),
+            "sample_id": sample_ids[present],
+            "total": totals[present],
         }
     )
+    _copy("COPY abundance_totals (table_id, sample_id, total) FROM STDIN WITH (FORMAT csv)", frame)
+
+
+def _copy(sql: str, frame: pl.DataFrame, quote_style: str = "necessary") -> None:
     cursor = _raw_connection().cursor()
     try:
-        cursor.copy_expert(
-            "COPY abundances (feature_id, sample_id, table_id, value, relative) "
-            "FROM STDIN WITH (FORMAT csv)",
-            _Slices(frame),
-            size=1 << 20,
-        )
+        cursor.copy_expert(sql, _Slices(frame, quote_style), size=1 << 20)
     finally:
         cursor.close()
 
@@ -297,9 +323,11 @@ def _copy_entries(
 class _Slices:
     """A file-like object handing COPY the frame as CSV, one slice at a time (bounded memory)."""
 
-    def __init__(self, frame: pl.DataFrame) -> None:
+    def __init__(self, frame: pl.DataFrame, quote_style: Any = "necessary") -> None:
         self.pieces: Iterator[bytes] = (
-            frame.slice(start, COPY_SLICE).write_csv(include_header=False).encode()
+            frame.slice(start, COPY_SLICE)
+            .write_csv(include_header=False, quote_style=quote_style)
+            .encode()
             for start in range(0, frame.height, COPY_SLICE)
         )
 

@@ -1,6 +1,6 @@
 """Every table of fairdb; importing this package registers them all on the metadata."""
 
-from fairdb.models.abundance import RANKS, Abundance, AbundanceTable, Feature
+from fairdb.models.abundance import RANKS, Abundance, AbundanceTable, Feature, SampleTotal
 from fairdb.models.base import Base
 from fairdb.models.dataset import LICENSES, Dataset, Privacy, Upload, UploadAttempt
 from fairdb.models.sample import TYPED_COLUMNS, Sample
@@ -19,6 +19,7 @@ __all__ = [
     "Privacy",
     "Role",
     "Sample",
+    "SampleTotal",
     "Upload",
     "UploadAttempt",
     "User",

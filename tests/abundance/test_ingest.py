@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from fairdb.abundance.ingest import ingest_abundance
 from fairdb.extensions import db
-from fairdb.models import Abundance, AbundanceTable, Feature, Upload
+from fairdb.models import Abundance, AbundanceTable, Feature, SampleTotal, Upload
 from tests.abundance.helpers import (
     counts,
     dataset_with_samples,
@@ -85,11 +85,16 @@ def test_every_format_stores_exactly_the_non_zero_entries(app, create_dataset, t
     np.testing.assert_array_equal(dense_back(dataset.id, *table.shape), table)
     record = db.session.scalars(select(AbundanceTable)).one()
     assert record.value_kind == "counts"
-    # Relative abundances sum to 1 per sample.
-    sums = db.session.execute(
-        select(Abundance.sample_id, func.sum(Abundance.relative)).group_by(Abundance.sample_id)
-    ).all()
-    assert all(abs(total - 1) < 1e-9 for _, total in sums)
+    # The totals behind relative abundances, and the table's block of feature ids.
+    totals = dict(db.session.execute(select(SampleTotal.sample_id, SampleTotal.total)).all())
+    assert sorted(totals.values()) == sorted(table.sum(axis=0).tolist())
+    in_range = db.session.scalar(
+        select(func.count())
+        .select_from(Abundance)
+        .where(Abundance.feature_id.between(record.first_feature_id, record.last_feature_id))
+    )
+    assert in_range == result.stored
+    assert record.last_feature_id - record.first_feature_id + 1 == table.shape[0]
     if kind != "tsv-transposed":
         akkermansia = db.session.scalars(
             select(Feature).where(Feature.tax_genus == "Akkermansia")
