@@ -9,6 +9,7 @@ together on disk in feature order and one BRIN index finds them.
 from __future__ import annotations
 
 import difflib
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -122,9 +123,17 @@ def ingest_abundance(
     db.session.add(record)
     db.session.flush()
     sample_ids = np.array([samples[name] for name in table.sample_names], dtype=np.int64)
-    _copy_entries(table, first, sample_ids)
+    # PostgreSQL loads the entries while this thread parses lineages; the connection is used
+    # by one thread at a time (features and totals go after the entries).
+    loading = _Background(_copy_entries, _raw_connection(), table, first, sample_ids)
+    features = _features_frame(table, first, upload.id, dataset.id)
+    loading.join()
     _copy_totals(table, upload.id, sample_ids)
-    _copy_features(table, first, upload.id, dataset.id)
+    _copy(
+        f"COPY features (id, {', '.join(FEATURE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
+        features,
+        quote_style="non_numeric",
+    )
     result.stored = len(table.values)
     result.upload_id = upload.id
     result.summary = {
@@ -258,8 +267,10 @@ def _reserve_feature_ids(count: int) -> int:
     return last - count + 1
 
 
-def _copy_features(table: FeatureTable, first: int, table_id: int, dataset_id: int) -> None:
-    """COPY the features in file order, with the ids first, first + 1, ..."""
+def _features_frame(
+    table: FeatureTable, first: int, table_id: int, dataset_id: int
+) -> pl.DataFrame:
+    """The features in file order, with the ids first, first + 1, ... and parsed lineages."""
     count = len(table.feature_ids)
     lineages = table.lineages or [None] * count
     parsed = parse_lineages(lineages)
@@ -267,7 +278,7 @@ def _copy_features(table: FeatureTable, first: int, table_id: int, dataset_id: i
         None if value is None else value if isinstance(value, str) else "; ".join(map(str, value))
         for value in lineages
     ]
-    frame = pl.DataFrame(
+    return pl.DataFrame(
         {
             "id": np.arange(first, first + count, dtype=np.int64),
             "table_id": np.full(count, table_id, dtype=np.int32),
@@ -281,22 +292,59 @@ def _copy_features(table: FeatureTable, first: int, table_id: int, dataset_id: i
             },
         }
     )
-    _copy(
-        f"COPY features (id, {', '.join(FEATURE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
-        frame,
-        quote_style="non_numeric",
-    )
 
 
-def _copy_entries(table: FeatureTable, first: int, sample_ids: np.ndarray) -> None:
-    """COPY the non-zero entries ordered by feature, then sample: the BRIN's order."""
+# PostgreSQL's binary COPY: header, then per row a field count and (length, big-endian value)
+# per field; numpy writes it without formatting a single number as text.
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_BINARY_TRAILER = b"\xff\xff"
+_ENTRY = np.dtype(
+    [
+        ("fields", ">i2"),
+        ("feature_length", ">i4"),
+        ("feature_id", ">i8"),
+        ("sample_length", ">i4"),
+        ("sample_id", ">i8"),
+        ("value_length", ">i4"),
+        ("value", ">f8"),
+    ]
+)
+
+
+def _copy_entries(connection: Any, table: FeatureTable, first: int, sample_ids: np.ndarray) -> None:
+    """COPY the non-zero entries in feature order (the BRIN's order), in binary."""
     features = table.feature_index + first
-    samples = sample_ids[table.sample_index]
-    order = np.lexsort((samples, features))
-    frame = pl.DataFrame(
-        {"feature_id": features[order], "sample_id": samples[order], "value": table.values[order]}
-    )
-    _copy("COPY abundances (feature_id, sample_id, value) FROM STDIN WITH (FORMAT csv)", frame)
+    if len(features) > 1 and not bool(np.all(features[1:] >= features[:-1])):
+        order = np.argsort(features, kind="stable")
+    else:
+        order = None  # BIOM and sheets are read feature by feature already
+
+    def pieces() -> Iterator[bytes]:
+        yield _BINARY_HEADER
+        for start in range(0, len(features), COPY_SLICE):
+            chosen = (
+                slice(start, start + COPY_SLICE)
+                if order is None
+                else order[start : start + COPY_SLICE]
+            )
+            rows = np.empty(len(features[chosen]), dtype=_ENTRY)
+            rows["fields"] = 3
+            rows["feature_length"] = rows["sample_length"] = rows["value_length"] = 8
+            rows["feature_id"] = features[chosen]
+            rows["sample_id"] = sample_ids[table.sample_index[chosen]]
+            rows["value"] = table.values[chosen]
+            yield rows.tobytes()
+        yield _BINARY_TRAILER
+
+    cursor = connection.cursor()
+    try:
+        cursor.copy_expert(
+            "COPY abundances (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary)",
+            _Reader(pieces()),
+            size=1 << 20,
+        )
+    finally:
+        cursor.close()
 
 
 def _copy_totals(table: FeatureTable, table_id: int, sample_ids: np.ndarray) -> None:
@@ -312,27 +360,49 @@ def _copy_totals(table: FeatureTable, table_id: int, sample_ids: np.ndarray) -> 
     _copy("COPY abundance_totals (table_id, sample_id, total) FROM STDIN WITH (FORMAT csv)", frame)
 
 
-def _copy(sql: str, frame: pl.DataFrame, quote_style: str = "necessary") -> None:
+def _copy(sql: str, frame: pl.DataFrame, quote_style: Any = "necessary") -> None:
+    pieces = (
+        frame.slice(start, COPY_SLICE)
+        .write_csv(include_header=False, quote_style=quote_style)
+        .encode()
+        for start in range(0, frame.height, COPY_SLICE)
+    )
     cursor = _raw_connection().cursor()
     try:
-        cursor.copy_expert(sql, _Slices(frame, quote_style), size=1 << 20)
+        cursor.copy_expert(sql, _Reader(pieces), size=1 << 20)
     finally:
         cursor.close()
 
 
-class _Slices:
-    """A file-like object handing COPY the frame as CSV, one slice at a time (bounded memory)."""
+class _Reader:
+    """A file-like object handing COPY one piece at a time (bounded memory)."""
 
-    def __init__(self, frame: pl.DataFrame, quote_style: Any = "necessary") -> None:
-        self.pieces: Iterator[bytes] = (
-            frame.slice(start, COPY_SLICE)
-            .write_csv(include_header=False, quote_style=quote_style)
-            .encode()
-            for start in range(0, frame.height, COPY_SLICE)
-        )
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        self.pieces = pieces
 
     def read(self, size: int = -1) -> bytes:
         return next(self.pieces, b"")
 
     def readline(self, size: int = -1) -> bytes:
         return self.read(size)
+
+
+class _Background:
+    """Run a function in a thread; join() waits and re-raises its exception here."""
+
+    def __init__(self, function: Callable[..., None], *args: Any) -> None:
+        self.error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                function(*args)
+            except BaseException as error:  # handed to the caller by join()
+                self.error = error
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self) -> None:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
