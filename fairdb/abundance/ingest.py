@@ -125,7 +125,12 @@ def ingest_abundance(
     sample_ids = np.array([samples[name] for name in table.sample_names], dtype=np.int64)
     # PostgreSQL loads the entries while this thread parses lineages; the connection is used
     # by one thread at a time (features and totals go after the entries).
-    loading = _Background(_copy_entries, _raw_connection(), table, first, sample_ids)
+    loading = _Background(
+        _send,
+        _raw_connection(),
+        "COPY abundances (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary)",
+        _entry_pieces(table, first, sample_ids),
+    )
     features = _features_frame(table, first, upload.id, dataset.id)
     loading.join()
     _copy_totals(table, upload.id, sample_ids)
@@ -311,38 +316,34 @@ _ENTRY = np.dtype(
 )
 
 
-def _copy_entries(connection: Any, table: FeatureTable, first: int, sample_ids: np.ndarray) -> None:
-    """COPY the non-zero entries in feature order (the BRIN's order), in binary."""
+def _entry_pieces(table: FeatureTable, first: int, sample_ids: np.ndarray) -> list[bytes]:
+    """The non-zero entries in feature order (the BRIN's order) as binary COPY data, built
+    before loading starts so the loading thread only sends bytes (it needs no GIL for that)."""
     features = table.feature_index + first
     if len(features) > 1 and not bool(np.all(features[1:] >= features[:-1])):
-        order = np.argsort(features, kind="stable")
+        order: np.ndarray | None = np.argsort(features, kind="stable")
     else:
         order = None  # BIOM and sheets are read feature by feature already
+    pieces = [_BINARY_HEADER]
+    for start in range(0, len(features), COPY_SLICE):
+        chosen: Any = (
+            slice(start, start + COPY_SLICE) if order is None else order[start : start + COPY_SLICE]
+        )
+        rows = np.empty(len(features[chosen]), dtype=_ENTRY)
+        rows["fields"] = 3
+        rows["feature_length"] = rows["sample_length"] = rows["value_length"] = 8
+        rows["feature_id"] = features[chosen]
+        rows["sample_id"] = sample_ids[table.sample_index[chosen]]
+        rows["value"] = table.values[chosen]
+        pieces.append(rows.tobytes())
+    pieces.append(_BINARY_TRAILER)
+    return pieces
 
-    def pieces() -> Iterator[bytes]:
-        yield _BINARY_HEADER
-        for start in range(0, len(features), COPY_SLICE):
-            chosen = (
-                slice(start, start + COPY_SLICE)
-                if order is None
-                else order[start : start + COPY_SLICE]
-            )
-            rows = np.empty(len(features[chosen]), dtype=_ENTRY)
-            rows["fields"] = 3
-            rows["feature_length"] = rows["sample_length"] = rows["value_length"] = 8
-            rows["feature_id"] = features[chosen]
-            rows["sample_id"] = sample_ids[table.sample_index[chosen]]
-            rows["value"] = table.values[chosen]
-            yield rows.tobytes()
-        yield _BINARY_TRAILER
 
+def _send(connection: Any, sql: str, pieces: list[bytes]) -> None:
     cursor = connection.cursor()
     try:
-        cursor.copy_expert(
-            "COPY abundances (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary)",
-            _Reader(pieces()),
-            size=1 << 20,
-        )
+        cursor.copy_expert(sql, _Reader(iter(pieces)), size=1 << 20)
     finally:
         cursor.close()
 
