@@ -16,6 +16,15 @@ config.set_main_option(
 )
 
 
+def include_object(object, name, type_, reflected, compare_to):
+    """Partitions of abundances (one per uploaded table) are data, not schema."""
+    if type_ == "table" and reflected and compare_to is None:
+        return not (name.startswith("abundances_") and name.removeprefix("abundances_").isdigit())
+    if type_ == "index" and reflected and compare_to is None and name:
+        return not name.startswith("abundances_")
+    return True
+
+
 def run_migrations_offline():
     """Emit SQL to stdout (flask db upgrade --sql), for operators who review it first."""
     url = config.get_main_option("sqlalchemy.url")
@@ -36,6 +45,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_object", include_object)
 
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)

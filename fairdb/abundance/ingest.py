@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from fairdb.abundance.lineage import RANKS, parse_lineages
 from fairdb.abundance.reader import (
@@ -106,7 +106,7 @@ def ingest_abundance(
     db.session.add(upload)
     db.session.flush()
     counts = bool(np.all(np.mod(table.values, 1) == 0))
-    used = np.unique(table.sample_index)
+    used = np.count_nonzero(np.bincount(table.sample_index, minlength=len(table.sample_names)))
     first = _reserve_feature_ids(len(table.feature_ids))
     record = AbundanceTable(
         id=upload.id,
@@ -125,15 +125,31 @@ def ingest_abundance(
     sample_ids = np.array([samples[name] for name in table.sample_names], dtype=np.int64)
     # PostgreSQL loads the entries while this thread parses lineages; the connection is used
     # by one thread at a time (features and totals go after the entries).
+    last = first + len(table.feature_ids) - 1
+    partition = f"abundances_{int(upload.id)}"
+    # A bare table whose CHECK matches the partition bounds (so attaching it needs no scan),
+    # loaded and indexed by a second thread while this one parses lineages; then attached.
+    db.session.execute(
+        text(
+            f"CREATE TABLE {partition} (LIKE abundances INCLUDING DEFAULTS, "
+            f"CHECK (feature_id >= {int(first)} AND feature_id < {int(last) + 1}))"
+        )
+    )
     loading = _Background(
-        _send,
+        _load_partition,
         _raw_connection(),
-        "COPY abundances (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary)",
+        partition,
         _entry_pieces(table, first, sample_ids),
+        _totals_pieces(table, upload.id, sample_ids),
     )
     features = _features_frame(table, first, upload.id, dataset.id)
     loading.join()
-    _copy_totals(table, upload.id, sample_ids)
+    db.session.execute(
+        text(
+            f"ALTER TABLE abundances ATTACH PARTITION {partition} "
+            f"FOR VALUES FROM ({int(first)}) TO ({int(last) + 1})"
+        )
+    )
     _copy(
         f"COPY features (id, {', '.join(FEATURE_COLUMNS)}) FROM STDIN WITH (FORMAT csv)",
         features,
@@ -143,7 +159,7 @@ def ingest_abundance(
     result.upload_id = upload.id
     result.summary = {
         "features": len(table.feature_ids),
-        "samples": int(len(used)),
+        "samples": int(used),
         "entries": len(table.values),
         "orientation": table.orientation,
         "value_kind": record.value_kind,
@@ -348,7 +364,7 @@ def _send(connection: Any, sql: str, pieces: list[bytes]) -> None:
         cursor.close()
 
 
-def _copy_totals(table: FeatureTable, table_id: int, sample_ids: np.ndarray) -> None:
+def _totals_pieces(table: FeatureTable, table_id: int, sample_ids: np.ndarray) -> list[bytes]:
     totals = np.bincount(table.sample_index, weights=table.values, minlength=len(sample_ids))
     present = totals > 0
     frame = pl.DataFrame(
@@ -358,7 +374,32 @@ def _copy_totals(table: FeatureTable, table_id: int, sample_ids: np.ndarray) -> 
             "total": totals[present],
         }
     )
-    _copy("COPY abundance_totals (table_id, sample_id, total) FROM STDIN WITH (FORMAT csv)", frame)
+    return [frame.write_csv(include_header=False).encode()]
+
+
+def _load_partition(
+    connection: Any, partition: str, entries: list[bytes], totals: list[bytes]
+) -> None:
+    """On the upload's connection: COPY the entries, index them (the same BRIN as the parent's
+    partitioned index, so attaching adopts it), COPY the sample totals."""
+    _send(
+        connection,
+        f"COPY {partition} (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary)",
+        entries,
+    )
+    cursor = connection.cursor()
+    try:
+        cursor.execute(
+            f"CREATE INDEX {partition}_feature_id_brin ON {partition} "
+            "USING brin (feature_id) WITH (pages_per_range = 16)"
+        )
+    finally:
+        cursor.close()
+    _send(
+        connection,
+        "COPY abundance_totals (table_id, sample_id, total) FROM STDIN WITH (FORMAT csv)",
+        totals,
+    )
 
 
 def _copy(sql: str, frame: pl.DataFrame, quote_style: Any = "necessary") -> None:

@@ -67,11 +67,14 @@ class Abundance(Base):
     """One non-zero entry: how much of a feature one sample holds (a count or a share)."""
 
     __tablename__ = "abundances"
-    # Three columns and one BRIN index: entries are COPYed feature by feature with ids that
-    # grow, so the rows of a feature (and of a table: a range of feature ids) lie together on
-    # disk and a BRIN finds them; a btree cost COPY three times its load time. (feature_id,
-    # sample_id) is unique by construction: the ingest service refuses duplicate features and
-    # samples before anything is written.
+    # Partitioned by ranges of feature ids: each uploaded table's features get one block of
+    # consecutive ids, and its entries one partition (abundances_<table id>), COPYed into a
+    # bare table that is then attached, so PostgreSQL builds the partition's BRIN index once,
+    # after the load, instead of maintaining it row by row (half the load time). A table's
+    # entries are found by partition pruning, a feature's by the BRIN: entries are loaded in
+    # feature order. Three columns and no btree: a primary key made loading four times slower;
+    # (feature_id, sample_id) is unique by construction, as the ingest service refuses
+    # duplicate features and samples before anything is written.
     __table_args__ = (
         Index(
             "ix_abundances_feature_id_brin",
@@ -79,6 +82,7 @@ class Abundance(Base):
             postgresql_using="brin",
             postgresql_with={"pages_per_range": 16},
         ),
+        {"postgresql_partition_by": "RANGE (feature_id)"},
     )
     __mapper_args__ = {"primary_key": ["feature_id", "sample_id"]}
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-28 21:49:32.278213
+Create Date: 2026-11-28 21:56:44.929061
 
 """
 from alembic import op
@@ -21,7 +21,8 @@ def upgrade():
     op.create_table('abundances',
     sa.Column('feature_id', sa.BigInteger(), nullable=False),
     sa.Column('sample_id', sa.BigInteger(), nullable=False),
-    sa.Column('value', sa.Float(), nullable=False)
+    sa.Column('value', sa.Float(), nullable=False),
+    postgresql_partition_by='RANGE (feature_id)'
     )
     with op.batch_alter_table('abundances', schema=None) as batch_op:
         batch_op.create_index('ix_abundances_feature_id_brin', ['feature_id'], unique=False, postgresql_using='brin', postgresql_with={'pages_per_range': 16})
