@@ -42,6 +42,7 @@ FEATURE_COLUMNS = (
     "lineage",
     "sequence",
     *[f"tax_{rank}" for rank in RANKS],
+    "taxa",
 )
 
 
@@ -311,8 +312,15 @@ def _features_frame(
                 f"tax_{rank}": pl.Series([p.ranks[i] for p in parsed], dtype=pl.String)
                 for i, rank in enumerate(RANKS)
             },
+            "taxa": [_array_literal(p.ranks) for p in parsed],
         }
     )
+
+
+def _array_literal(names: tuple[str | None, ...]) -> str:
+    """A PostgreSQL text[] literal of the known names: {"Bacteria","Firmicutes",...}."""
+    known = [n.replace("\\", "\\\\").replace('"', '\\"') for n in names if n is not None]
+    return "{" + ",".join(f'"{n}"' for n in known) + "}"
 
 
 # PostgreSQL's binary COPY: header, then per row a field count and (length, big-endian value)

@@ -2,12 +2,12 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-28 21:56:44.929061
+Create Date: 2026-11-28 21:59:48.261365
 
 """
 from alembic import op
 import sqlalchemy as sa
-
+from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '0004'
@@ -41,17 +41,12 @@ def upgrade():
     sa.Column('tax_family', sa.Text(), nullable=True),
     sa.Column('tax_genus', sa.Text(), nullable=True),
     sa.Column('tax_species', sa.Text(), nullable=True),
+    sa.Column('taxa', postgresql.ARRAY(sa.Text()), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_features'))
     )
     with op.batch_alter_table('features', schema=None) as batch_op:
         batch_op.create_index('ix_features_table_id_feature_id', ['table_id', 'feature_id'], unique=True)
-        batch_op.create_index('ix_features_tax_class', ['tax_class'], unique=False)
-        batch_op.create_index('ix_features_tax_domain', ['tax_domain'], unique=False)
-        batch_op.create_index('ix_features_tax_family', ['tax_family'], unique=False)
-        batch_op.create_index('ix_features_tax_genus', ['tax_genus'], unique=False)
-        batch_op.create_index('ix_features_tax_order', ['tax_order'], unique=False)
-        batch_op.create_index('ix_features_tax_phylum', ['tax_phylum'], unique=False)
-        batch_op.create_index('ix_features_tax_species', ['tax_species'], unique=False)
+        batch_op.create_index('ix_features_taxa', ['taxa'], unique=False, postgresql_using='gin')
 
     op.create_table('abundance_tables',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -94,13 +89,7 @@ def downgrade():
 
     op.drop_table('abundance_tables')
     with op.batch_alter_table('features', schema=None) as batch_op:
-        batch_op.drop_index('ix_features_tax_species')
-        batch_op.drop_index('ix_features_tax_phylum')
-        batch_op.drop_index('ix_features_tax_order')
-        batch_op.drop_index('ix_features_tax_genus')
-        batch_op.drop_index('ix_features_tax_family')
-        batch_op.drop_index('ix_features_tax_domain')
-        batch_op.drop_index('ix_features_tax_class')
+        batch_op.drop_index('ix_features_taxa', postgresql_using='gin')
         batch_op.drop_index('ix_features_table_id_feature_id')
 
     op.drop_table('features')
