@@ -9,6 +9,7 @@ together on disk in feature order and one BRIN index finds them.
 from __future__ import annotations
 
 import difflib
+import io
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +29,7 @@ from fairdb.abundance.reader import (
     read_taxonomy,
 )
 from fairdb.extensions import db
-from fairdb.models import AbundanceTable, Dataset, Sample, Upload, User
+from fairdb.models import AbundanceTable, Dataset, Upload, User
 from fairdb.services.ingest import IngestResult, Problem, duplicate_file_problem, file_digest
 from fairdb.services.tables import TableError
 
@@ -66,12 +67,7 @@ def ingest_abundance(
         result = IngestResult(status=409)
         result.add([duplicate_file_problem(earlier, filename, digest)])
         return result
-    samples = {
-        name: sample_id
-        for name, sample_id in db.session.execute(
-            select(Sample.samp_name, Sample.id).where(Sample.dataset_id == dataset.id)
-        )
-    }
+    samples = _sample_ids(dataset.id)
     try:
         if is_biom(path):
             table = read_biom(path)
@@ -167,6 +163,25 @@ def ingest_abundance(
         "taxonomy": table.taxonomy_source,
     }
     return result
+
+
+def _sample_ids(dataset_id: int) -> dict[str, int]:
+    """The dataset's sample names and ids (COPY out: fast for tens of thousands of samples)."""
+    buffer = io.BytesIO()
+    cursor = _raw_connection().cursor()
+    try:
+        cursor.copy_expert(
+            "COPY (SELECT samp_name, id FROM samples "  # noqa: S608
+            f"WHERE dataset_id = {int(dataset_id)}) TO STDOUT WITH (FORMAT csv)",
+            buffer,
+        )
+    finally:
+        cursor.close()
+    if buffer.tell() == 0:
+        return {}
+    buffer.seek(0)
+    frame = pl.read_csv(buffer, has_header=False, schema={"name": pl.String, "id": pl.Int64})
+    return dict(zip(frame["name"].to_list(), frame["id"].to_list(), strict=True))
 
 
 def _shape_problems(table: FeatureTable, samples: dict[str, int]) -> list[Problem]:

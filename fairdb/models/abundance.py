@@ -102,8 +102,8 @@ class SampleTotal(Base):
 
     __tablename__ = "abundance_totals"
 
-    table_id: Mapped[int] = mapped_column(
-        ForeignKey("abundance_tables.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign key (checked row by row during COPY): written only by the ingest service,
+    # in the transaction that creates the table.
+    table_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sample_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     total: Mapped[float] = mapped_column(Float)
