@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from fairdb.abundance import diversity
 from fairdb.extensions import db
 from fairdb.models import RANKS, AbundanceTable, Sample, Upload
+from fairdb.services.copying import copy_out
 from fairdb.services.export import cell
 
 # A chart of more samples than this shows the first ones in the chosen order, and says so.
@@ -39,27 +40,11 @@ class Entries:
 
 def load_entries(table: AbundanceTable) -> Entries:
     """All non-zero entries of a table (COPY out: a million entries in well under a second)."""
-    buffer = io.BytesIO()
-    connection: Any = db.session.connection().connection.dbapi_connection
-    cursor = connection.cursor()
-    try:
-        cursor.copy_expert(
-            "COPY (SELECT sample_id, feature_id, value FROM abundances "  # noqa: S608
-            f"WHERE feature_id BETWEEN {int(table.first_feature_id)} "
-            f"AND {int(table.last_feature_id)}) TO STDOUT WITH (FORMAT csv)",
-            buffer,
-        )
-    finally:
-        cursor.close()
-    buffer.seek(0)
-    if buffer.getbuffer().nbytes == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return Entries(empty, empty, empty, empty, np.empty(0))
-    frame = pl.read_csv(
-        buffer,
-        has_header=False,
-        new_columns=["sample", "feature", "value"],
-        schema_overrides=[pl.Int64, pl.Int64, pl.Float64],
+    frame = copy_out(
+        "SELECT sample_id, feature_id, value FROM abundances "  # noqa: S608
+        f"WHERE feature_id BETWEEN {int(table.first_feature_id)} "
+        f"AND {int(table.last_feature_id)}",
+        {"sample": pl.Int64, "feature": pl.Int64, "value": pl.Float64},
     )
     sample_ids, sample_index = np.unique(frame["sample"].to_numpy(), return_inverse=True)
     feature_ids, feature_index = np.unique(frame["feature"].to_numpy(), return_inverse=True)

@@ -9,7 +9,6 @@ together on disk in feature order and one BRIN index finds them.
 from __future__ import annotations
 
 import difflib
-import io
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from fairdb.abundance.lineage import RANKS, parse_lineages
 from fairdb.abundance.reader import (
@@ -30,7 +29,8 @@ from fairdb.abundance.reader import (
 )
 from fairdb.extensions import db
 from fairdb.models import AbundanceTable, Dataset, Upload, User
-from fairdb.services.ingest import IngestResult, Problem, duplicate_file_problem, file_digest
+from fairdb.services.copying import copy_out, raw_connection
+from fairdb.services.ingest import IngestResult, Problem, check_repeated_file
 from fairdb.services.tables import TableError
 
 ORIENTATIONS = ("auto", "features-as-rows", "samples-as-rows")
@@ -59,14 +59,9 @@ def ingest_abundance(
 ) -> IngestResult:
     """Check a feature table and stage it into `features` and `abundances`. Flushes, never
     commits; on a result that is not ok the caller must roll back."""
-    digest, size = file_digest(path)
-    earlier = db.session.scalar(
-        select(Upload).where(Upload.dataset_id == dataset.id, Upload.sha256 == digest)
-    )
-    if earlier is not None:
-        result = IngestResult(status=409)
-        result.add([duplicate_file_problem(earlier, filename, digest)])
-        return result
+    digest, size, repeated = check_repeated_file(dataset, path, filename)
+    if repeated is not None:
+        return repeated
     samples = _sample_ids(dataset.id)
     try:
         if is_biom(path):
@@ -134,7 +129,7 @@ def ingest_abundance(
     )
     loading = _Background(
         _load_partition,
-        _raw_connection(),
+        raw_connection(),
         partition,
         _entry_pieces(table, first, sample_ids),
         _totals_pieces(table, upload.id, sample_ids),
@@ -166,21 +161,11 @@ def ingest_abundance(
 
 
 def _sample_ids(dataset_id: int) -> dict[str, int]:
-    """The dataset's sample names and ids (COPY out: fast for tens of thousands of samples)."""
-    buffer = io.BytesIO()
-    cursor = _raw_connection().cursor()
-    try:
-        cursor.copy_expert(
-            "COPY (SELECT samp_name, id FROM samples "  # noqa: S608
-            f"WHERE dataset_id = {int(dataset_id)}) TO STDOUT WITH (FORMAT csv)",
-            buffer,
-        )
-    finally:
-        cursor.close()
-    if buffer.tell() == 0:
-        return {}
-    buffer.seek(0)
-    frame = pl.read_csv(buffer, has_header=False, schema={"name": pl.String, "id": pl.Int64})
+    """The dataset's sample names and ids."""
+    frame = copy_out(
+        f"SELECT samp_name, id FROM samples WHERE dataset_id = {int(dataset_id)}",  # noqa: S608
+        {"name": pl.String, "id": pl.Int64},
+    )
     return dict(zip(frame["name"].to_list(), frame["id"].to_list(), strict=True))
 
 
@@ -277,10 +262,6 @@ def _attach_taxonomy(table: FeatureTable, lineages: dict[str, str]) -> None:
     table.taxonomy_source = "taxonomy file"
 
 
-def _raw_connection() -> Any:
-    return db.session.connection().connection.dbapi_connection
-
-
 def _reserve_feature_ids(count: int) -> int:
     """The first of `count` consecutive feature ids, taken from the sequence in one block.
 
@@ -288,7 +269,7 @@ def _reserve_feature_ids(count: int) -> int:
     session-level advisory lock that every writer of features takes (only this service writes
     features). Sequence changes are not transactional, so a rolled-back upload leaves a gap.
     """
-    cursor = _raw_connection().cursor()
+    cursor = raw_connection().cursor()
     try:
         cursor.execute("SELECT pg_advisory_lock(%s, 0)", (FEATURE_ID_LOCK,))
         try:
@@ -432,7 +413,7 @@ def _copy(sql: str, frame: pl.DataFrame, quote_style: Any = "necessary") -> None
         .encode()
         for start in range(0, frame.height, COPY_SLICE)
     )
-    cursor = _raw_connection().cursor()
+    cursor = raw_connection().cursor()
     try:
         cursor.copy_expert(sql, _Reader(pieces), size=1 << 20)
     finally:

@@ -9,7 +9,6 @@ of a small server both work.
 from __future__ import annotations
 
 import hashlib
-import io
 import queue
 import threading
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from fairdb.checklists.columns import ColumnMatch, match_columns
 from fairdb.checklists.model import Checklist, get_checklist
 from fairdb.extensions import db
 from fairdb.models import TYPED_COLUMNS, Dataset, Upload, User
+from fairdb.services.copying import copy_out, raw_connection
 from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.tables import TableError, open_table
 
@@ -105,18 +105,32 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def duplicate_file_problem(earlier: Upload, filename: str, digest: str) -> Problem:
-    """The report line for a file this dataset already holds (same SHA-256)."""
-    when = earlier.created_at.strftime("%Y-%m-%d %H:%M UTC")
-    return Problem(
-        None,
-        None,
-        filename,
-        "duplicate_file",
-        f"This exact file (SHA-256 {digest[:12]}…) was already uploaded to this "
-        f"dataset as {earlier.filename} on {when}.",
-        "Nothing was changed. To add data, upload a file that contains only the new part.",
+def check_repeated_file(
+    dataset: Dataset, path: Path, filename: str
+) -> tuple[str, int, IngestResult | None]:
+    """The file's SHA-256 and size, and a 409 result when this dataset already holds it."""
+    digest, size = file_digest(path)
+    earlier = db.session.scalar(
+        select(Upload).where(Upload.dataset_id == dataset.id, Upload.sha256 == digest)
     )
+    if earlier is None:
+        return digest, size, None
+    when = earlier.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    result = IngestResult(status=409)
+    result.add(
+        [
+            Problem(
+                None,
+                None,
+                filename,
+                "duplicate_file",
+                f"This exact file (SHA-256 {digest[:12]}…) was already uploaded to this "
+                f"dataset as {earlier.filename} on {when}.",
+                "Nothing was changed. To add data, upload a file that contains only the new part.",
+            )
+        ]
+    )
+    return digest, size, result
 
 
 def ingest_samples(
@@ -131,15 +145,9 @@ def ingest_samples(
 
     Flushes, never commits. On a result that is not ok the caller must roll back.
     """
-    digest, size = file_digest(path)
-    earlier = db.session.scalar(
-        select(Upload).where(Upload.dataset_id == dataset.id, Upload.sha256 == digest)
-    )
-    if earlier is not None:
-        result = IngestResult(status=409)
-        result.add([duplicate_file_problem(earlier, filename, digest)])
-        return result
-
+    digest, size, repeated = check_repeated_file(dataset, path, filename)
+    if repeated is not None:
+        return repeated
     checklist = get_checklist(dataset.checklist)
     try:
         with open_table(path, filename) as table:
@@ -252,24 +260,11 @@ def _check_chunk(
 
 
 def _existing_names(dataset_id: int) -> pl.Series:
-    """The sample names already in the dataset (fetched with COPY: fast and compact)."""
-    buffer = io.BytesIO()
-    cursor = _raw_connection().cursor()
-    try:
-        cursor.copy_expert(
-            f"COPY (SELECT samp_name FROM samples WHERE dataset_id = {int(dataset_id)}) "  # noqa: S608
-            "TO STDOUT WITH (FORMAT csv)",
-            buffer,
-        )
-    finally:
-        cursor.close()
-    if buffer.tell() == 0:
-        return pl.Series("samp_name", [], dtype=pl.String)
-    buffer.seek(0)
-    frame = pl.read_csv(
-        buffer, has_header=False, new_columns=["samp_name"], schema_overrides=[pl.String]
-    )
-    return frame["samp_name"]
+    """The sample names already in the dataset."""
+    return copy_out(
+        f"SELECT samp_name FROM samples WHERE dataset_id = {int(dataset_id)}",  # noqa: S608
+        {"samp_name": pl.String},
+    )["samp_name"]
 
 
 class _NameRegister:
@@ -308,11 +303,6 @@ class _NameRegister:
         return problems
 
 
-def _raw_connection() -> Any:
-    """The psycopg2 connection under the session's current transaction."""
-    return db.session.connection().connection.dbapi_connection
-
-
 class _Abort(Exception):
     """Raised inside the COPY stream to make PostgreSQL abandon the load."""
 
@@ -333,7 +323,7 @@ class _Copier:
         return self.thread is not None and self.thread.is_alive()
 
     def _start(self) -> None:
-        self.cursor = _raw_connection().cursor()
+        self.cursor = raw_connection().cursor()
         columns = ", ".join(COPY_COLUMNS)
         sql = f"COPY samples ({columns}) FROM STDIN WITH (FORMAT csv)"
         self.thread = threading.Thread(target=self._run, args=(sql,), daemon=True)

@@ -83,14 +83,24 @@ def upload(dataset_id: int) -> ResponseReturnValue:
         upload_file.save(path)
         result, attempt_id = _ingest(dataset, path, filename, token)
 
+    return _answer(
+        result,
+        attempt_id,
+        dataset,
+        f"{result.stored:,} samples stored from {filename}.",
+        url_for("browse.dataset", dataset_id=dataset.id),
+    )
+
+
+def _answer(
+    result: ingest.IngestResult, attempt_id: int, dataset: Dataset, message: str, target: str
+) -> ResponseReturnValue:
+    """After an upload: the stored data's page (JSON for the page's script), or the report."""
     if result.ok:
-        message = f"{result.stored:,} samples stored from {filename}."
-        if _wants_json():
-            redirect_to = url_for("browse.dataset", dataset_id=dataset.id)
-            flash(message, "success")
-            return jsonify(status="stored", stored=result.stored, redirect=redirect_to), 201
         flash(message, "success")
-        return redirect(url_for("browse.dataset", dataset_id=dataset.id), code=303)
+        if _wants_json():
+            return jsonify(status="stored", stored=result.stored, redirect=target), 201
+        return redirect(target, code=303)
     report_url = url_for("uploads.report", attempt_id=attempt_id)
     if _wants_json():
         return jsonify(
@@ -183,26 +193,14 @@ def upload_abundance(dataset_id: int) -> ResponseReturnValue:
             )
 
         result, attempt_id = _ingest(dataset, path, filename, token, run, kind="abundance")
-    if result.ok:
-        summary = result.summary
-        message = (
-            f"{result.stored:,} non-zero entries stored from {filename}: "
-            f"{summary['features']:,} features x {summary['samples']:,} samples, read with "
-            f"{summary['orientation'].replace('-', ' ')}."
-        )
-        flash(message, "success")
-        target = url_for("browse.table", dataset_id=dataset.id, table_id=result.upload_id)
-        if _wants_json():
-            return jsonify(status="stored", stored=result.stored, redirect=target), 201
-        return redirect(target, code=303)
-    report_url = url_for("uploads.report", attempt_id=attempt_id)
-    if _wants_json():
-        return jsonify(
-            status="rejected", error_count=result.error_count, report=report_url
-        ), result.status
-    return _render_report(
-        _own_attempt(db.session.get(UploadAttempt, attempt_id)), dataset, status=result.status
+    summary = result.summary
+    message = (
+        f"{result.stored:,} non-zero entries stored from {filename}: "
+        f"{summary.get('features', 0):,} features x {summary.get('samples', 0):,} samples, "
+        f"read with {summary.get('orientation', '').replace('-', ' ')}."
     )
+    target = url_for("browse.table", dataset_id=dataset.id, table_id=result.upload_id or 0)
+    return _answer(result, attempt_id, dataset, message, target)
 
 
 def _own_attempt(attempt: UploadAttempt | None) -> UploadAttempt:
