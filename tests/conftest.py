@@ -169,6 +169,16 @@ def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
     return client.post("/auth/login", data={"email": email, "password": password})
 
 
+def register_in_browser(page: Any, email: str, name: str) -> None:
+    """Create an account through the real registration form (signs the browser in)."""
+    page.goto("/auth/register")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Display name").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+
+
 def form_token(client: FlaskClient, path: str) -> str:
     """The CSRF token a browser would find in the form at path."""
     page = client.get(path).get_data(as_text=True)

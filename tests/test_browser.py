@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, register_in_browser
 
 pytestmark = pytest.mark.browser
 
@@ -66,12 +66,7 @@ def test_keyboard_users_can_skip_to_content_and_see_focus(page):
 def test_upload_with_mistakes_read_report_fix_and_store(page, tmp_path):
     from tests.uploads_helpers import csv_bytes, rows
 
-    page.goto("/auth/register")
-    page.get_by_label("Email address").fill("uma@example.org")
-    page.get_by_label("Display name").fill("Uma Upload")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    register_in_browser(page, "uma@example.org", "Uma Upload")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New dataset").click()
     page.get_by_label("Title").fill("Nijmegen gut cohort")

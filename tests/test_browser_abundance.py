@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.abundance.helpers import LINEAGES, tsv, write_biom_hdf5
-from tests.conftest import PASSWORD
+from tests.conftest import register_in_browser
 from tests.uploads_helpers import csv_bytes, rows
 
 pytestmark = pytest.mark.browser
@@ -33,12 +33,7 @@ def charts_are_drawn(page) -> None:
 
 
 def test_upload_biom_and_tsv_then_see_composition_and_diversity(page, tmp_path):
-    page.goto("/auth/register")
-    page.get_by_label("Email address").fill("abby@example.org")
-    page.get_by_label("Display name").fill("Abby Abundance")
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    register_in_browser(page, "abby@example.org", "Abby Abundance")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New dataset").click()
     page.get_by_label("Title").fill("Gut communities")
     page.get_by_role("button", name="Create dataset").click()
