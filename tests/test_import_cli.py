@@ -162,3 +162,110 @@ def test_a_killed_import_leaves_the_database_as_it_was(make_database, tmp_path):
         if process.poll() is None:
             process.kill()
         engine.dispose()
+
+
+@pytest.mark.server
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_killed_abundance_import_leaves_no_table_partition_or_feature(make_database, tmp_path):
+    """SIGKILL while PostgreSQL loads a table's entries: the partition created in the same
+    transaction goes with it, and so do the features and the upload row."""
+    import h5py
+    import numpy as np
+    from biom import Table
+    from scipy import sparse
+
+    url = make_database("fairdb_killed_abundance")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDB_")}
+    env.update(FAIRDB_DATABASE_URL=url, FAIRDB_INSTANCE_PATH=str(tmp_path / "instance"))
+    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
+    subprocess.run([FLASK, "--app", "wsgi", "db", "upgrade"], check=True, **run)
+    subprocess.run(
+        [
+            FLASK,
+            "--app",
+            "wsgi",
+            "fairdb",
+            "create-user",
+            "k@example.org",
+            "--name",
+            "K",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        check=True,
+        **run,
+    )
+    sheet = tmp_path / "samples.csv"
+    sheet.write_bytes(csv_bytes(rows(400)))
+    subprocess.run(
+        [
+            FLASK,
+            "--app",
+            "wsgi",
+            "fairdb",
+            "import-samples",
+            str(sheet),
+            "--owner",
+            "k@example.org",
+            "--title",
+            "Cohort",
+        ],
+        check=True,
+        **run,
+    )
+    rng = np.random.default_rng(2)
+    cells = np.unique(rng.integers(0, 40_000 * 400, 3_000_000))
+    matrix = sparse.csr_matrix(
+        (rng.integers(1, 99, len(cells)).astype(float), (cells // 400, cells % 400)),
+        shape=(40_000, 400),
+    )
+    table = Table(matrix, [f"F{i}" for i in range(40_000)], [f"S{j + 1}" for j in range(400)])
+    path = tmp_path / "big.biom"
+    with h5py.File(path, "w") as handle:
+        table.to_hdf5(handle, "fairdb tests")
+    process = subprocess.Popen(
+        [FLASK, "--app", "wsgi", "fairdb", "import-abundance", str(path), "--dataset", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    engine = create_engine(url)
+    try:
+        deadline = time.monotonic() + 60
+        copying = None
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                copying = connection.execute(
+                    # The entries are the first COPY FROM of an abundance import (their
+                    # partition, created in the open transaction, has no name others can see).
+                    text(
+                        "SELECT tuples_processed FROM pg_stat_progress_copy "
+                        "WHERE command = 'COPY FROM'"
+                    )
+                ).scalar()
+            if copying:
+                break
+            assert process.poll() is None, "the import ended before it was killed"
+            time.sleep(0.02)
+        assert copying, "the import never reached the COPY of its entries"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        time.sleep(0.5)
+        with engine.connect() as connection:
+            counts = [
+                connection.execute(text(sql)).scalar()
+                for sql in (
+                    "SELECT count(*) FROM abundance_tables",
+                    "SELECT count(*) FROM features",
+                    "SELECT count(*) FROM abundances",
+                    "SELECT count(*) FROM pg_class WHERE relname LIKE 'abundances\\_%'",
+                    "SELECT count(*) FROM uploads WHERE kind = 'abundance'",
+                    "SELECT count(*) FROM samples",
+                )
+            ]
+        assert counts == [0, 0, 0, 0, 0, 400]
+    finally:
+        if process.poll() is None:
+            process.kill()
+        engine.dispose()
