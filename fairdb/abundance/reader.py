@@ -174,7 +174,8 @@ def read_sheet(path: Path, filename: str, orientation: str, known: set[str]) -> 
     "auto" (decided by which side names samples of the dataset, `known`)."""
     with open_table(path, filename, max_columns=200_000) as table:
         headers = table.info.headers
-        first_chunk = next(table.chunks(rows=1000))
+        numeric = set(range(1, len(headers)))
+        first_chunk = next(table.chunks(rows=1000, numeric=numeric))
         first_column = first_chunk["c0"].drop_nulls().to_list()
         if orientation == "auto":
             orientation = _detect_orientation(headers, first_column, known)
@@ -222,7 +223,7 @@ def _read_sheet(table: Any, orientation: str) -> FeatureTable:
     value_parts: list[np.ndarray] = []
     out = FeatureTable([], [], np.empty(0), np.empty(0), np.empty(0), orientation=orientation)
     chunk_rows = max(1, CELLS_PER_CHUNK // max(1, len(value_columns)))
-    for chunk in table.chunks(rows=chunk_rows):
+    for chunk in table.chunks(rows=chunk_rows, numeric=set(value_columns)):
         numbers = chunk["__row"].to_list()
         ids = chunk["c0"].to_list()
         offset = len(row_ids)
@@ -281,8 +282,22 @@ def _numbers(
     """The chunk's value cells as a dense float array; bad cells are reported and read as 0."""
     names = [f"c{i}" for i in value_columns]
     raw = chunk.select(names)
+    schema = raw.schema
+    if all(schema[n] == pl.Float64 for n in names):
+        # The reader parsed every cell as a number: check them all at once in numpy (empty
+        # cells read as NaN here) and look closer only if something is wrong.
+        dense = raw.to_numpy().astype(np.float64, copy=False)
+        if not (np.isnan(dense).any() or np.isinf(dense).any() or (dense < 0).any()):
+            return dense
+    # Parsed by the reader where the block held only plain numbers; cast (with the text kept
+    # for messages) where it did not.
     parsed = raw.select(
-        [pl.col(n).str.strip_chars().cast(pl.Float64, strict=False).alias(n) for n in names]
+        [
+            pl.col(n)
+            if schema[n] == pl.Float64
+            else pl.col(n).str.strip_chars().cast(pl.Float64, strict=False)
+            for n in names
+        ]
     )
     bad = parsed.select(
         [
@@ -299,7 +314,8 @@ def _numbers(
         out.problem_count += count
         room = MAX_PROBLEMS - len(out.problems)
         for row in bad[name].arg_true().head(max(room, 0)).to_list():
-            text = (raw[name][row] or "").strip()
+            cell = raw[name][row]
+            text = _shown(cell) if isinstance(cell, float) else (cell or "").strip()
             code, message, fix = _value_problem(text, parsed[name][row])
             column = f"{column_name(value_columns[position])} ({labels[position]})"
             if code == "empty_cell":
@@ -307,6 +323,15 @@ def _numbers(
             out.problems.append(CellProblem(numbers[row], column, text[:200], code, message, fix))
     dense = parsed.fill_null(0.0).fill_nan(0.0).to_numpy().astype(np.float64, copy=False)
     return np.where(np.isfinite(dense) & (dense >= 0), dense, 0.0)
+
+
+def _shown(value: float) -> str:
+    """A number the reader parsed, written back for a message: -3, 0.5, NaN, inf."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
 
 
 def _value_problem(text: str, value: float | None) -> tuple[str, str, str]:
@@ -342,9 +367,9 @@ def _check_values(out: FeatureTable) -> None:
         value = float(out.values[i])
         feature = out.feature_ids[int(out.feature_index[i])]
         sample = out.sample_names[int(out.sample_index[i])]
-        code, message, fix = _value_problem(repr(value), value)
+        code, message, fix = _value_problem(_shown(value), value)
         out.problems.append(
-            CellProblem(None, f"sample {sample}", repr(value), code, f"{feature}: {message}", fix)
+            CellProblem(None, f"sample {sample}", _shown(value), code, f"{feature}: {message}", fix)
         )
     keep = ~bad & (out.values != 0)
     if not keep.all():

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import polars as pl
 
@@ -212,14 +213,19 @@ class Table:
             self.temporary.unlink(missing_ok=True)
             self.temporary = None
 
-    def chunks(self, rows: int = 100_000) -> Iterator[pl.DataFrame]:
+    def chunks(
+        self, rows: int = 100_000, *, numeric: set[int] | None = None
+    ) -> Iterator[pl.DataFrame]:
         """Frames of columns c0..cN (strings, null when empty) plus `__row`, the spreadsheet
-        row number; blank rows and marked description rows are left out."""
+        row number; blank rows and marked description rows are left out. Columns in `numeric`
+        are parsed as Float64 where a whole block allows it (plain numbers or empty cells), and
+        come as strings otherwise, so the caller can say exactly which cell is not a number."""
         if self.info.format == "xlsx":
             yield from self._xlsx_chunks(rows)
             return
         width = len(self.info.headers)
         schema = {f"c{i}": pl.String for i in range(width)} | {"__extra": pl.String}
+        typed = schema | {f"c{i}": pl.Float64 for i in numeric or ()}
         # Parsing takes several times a block's size in memory: parse blocks of about a
         # quarter of `rows` rows and hand out about `rows` rows at a time.
         target = max(1 << 20, min(16 << 20, rows * 100))
@@ -227,17 +233,12 @@ class Table:
         parsed: list[pl.DataFrame] = []
         try:
             for block in _record_blocks(self.path, self.skip, target):
-                frame = pl.scan_csv(
-                    io.BytesIO(block),
-                    has_header=False,
-                    separator=self.delimiter,
-                    quote_char='"',
-                    schema=schema,
-                    missing_columns="insert",
-                    truncate_ragged_lines=True,
-                    row_index_name="__index",
-                    row_index_offset=offset,
-                ).collect()
+                try:
+                    frame = self._parse(block, typed, offset)
+                except pl.exceptions.ComputeError:
+                    if typed is schema:
+                        raise
+                    frame = self._parse(block, schema, offset)  # a cell is not a number
                 offset += frame.height
                 parsed.append(self._tidy(frame, width))
                 if sum(part.height for part in parsed) >= rows:
@@ -252,6 +253,19 @@ class Table:
                 "file again as CSV UTF-8.",
                 code="bad_csv",
             ) from error
+
+    def _parse(self, block: bytes, schema: dict[str, Any], offset: int) -> pl.DataFrame:
+        return pl.scan_csv(
+            io.BytesIO(block),
+            has_header=False,
+            separator=self.delimiter,
+            quote_char='"',
+            schema=schema,
+            missing_columns="insert",
+            truncate_ragged_lines=True,
+            row_index_name="__index",
+            row_index_offset=offset,
+        ).collect()
 
     def _tidy(self, frame: pl.DataFrame, width: int) -> pl.DataFrame:
         frame = frame.with_columns(
@@ -268,7 +282,9 @@ class Table:
                 row=row,
             )
         frame = frame.drop("__extra")
-        cells = [f"c{i}" for i in range(width)]
+        schema = frame.schema
+        cells = [f"c{i}" for i in range(width) if schema[f"c{i}"] == pl.String]
+        numbers = [f"c{i}" for i in range(width) if schema[f"c{i}"] != pl.String]
         # A blank or marked row has a blank or marked first cell: look closer at those only.
         first = pl.col("c0")
         suspect = first.is_null() | (first.str.strip_chars() == "") | first.str.starts_with("#")
@@ -276,16 +292,17 @@ class Table:
         if suspects.height:
             blank = pl.all_horizontal(
                 [pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in cells]
+                + [pl.col(c).is_null() for c in numbers]
             )
             marked = first.str.starts_with("#").fill_null(False)
             dropped = suspects.filter(blank | marked)["__row"]
             frame = frame.filter(~pl.col("__row").is_in(dropped.implode()))
         # Bytes bound characters from above: count characters only in a column that may be long.
         longest_bytes = frame.select([pl.col(c).str.len_bytes().max() for c in cells]).row(0)
-        for position, most in enumerate(longest_bytes):
+        for column, most in zip(cells, longest_bytes, strict=True):
             if most is None or most <= self.max_cell_chars:
                 continue
-            column = f"c{position}"
+            position = int(column[1:])
             longest = frame[column].str.len_chars().max()
             if isinstance(longest, int) and longest > self.max_cell_chars:
                 row = int(frame.filter(pl.col(column).str.len_chars() == longest)["__row"][0])
@@ -444,9 +461,11 @@ def open_table(
 
 def _require_rows(table: Table) -> None:
     """A header without any sample row is an error worth saying plainly."""
-    for frame in table.chunks(rows=1000):
-        if frame.height:
+    if table.info.format == "xlsx":
+        if any(frame.height for frame in table.chunks(rows=1000)):
             return
+    elif _has_data_line(table.path, table.skip, table.delimiter):
+        return
     table.close()
     raise TableError(
         "The file has a header row but no samples below it.",
@@ -454,3 +473,18 @@ def _require_rows(table: Table) -> None:
         code="no_rows",
         row=table.info.header_row,
     )
+
+
+def _has_data_line(path: Path, skip: int, delimiter: str) -> bool:
+    """Whether a line after the header holds a cell: not blank, not only delimiters and quotes,
+    not a '#' comment or description line (the rows Table.chunks leaves out). Reads only as far
+    as the first such line."""
+    with path.open("rb") as handle:
+        for _ in range(skip):
+            handle.readline()
+        for raw in handle:
+            line = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+            content = line.replace(delimiter, "").replace('"', "").strip()
+            if content and not line.lstrip().lstrip('"').startswith("#"):
+                return True
+    return False
