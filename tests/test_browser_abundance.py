@@ -60,6 +60,11 @@ def test_upload_biom_and_tsv_then_see_composition_and_diversity(page, tmp_path):
     page.locator('[data-controls="composition"] select[name="level"]').select_option("phylum")
     expect(composition).to_contain_text("Verrucomicrobia")
     expect(composition).not_to_contain_text("Akkermansia")
+    controls = page.locator('[data-controls="composition"]')
+    controls.locator('select[name="group"]').select_option("host_sex")
+    controls.locator('select[name="view"]').select_option("mean")
+    expect(composition).to_contain_text("female (n=6)")
+    expect(composition).to_contain_text("male (n=6)")
 
     page.locator('[data-controls="alpha"] select[name="group"]').select_option("host_sex")
     page.get_by_text("Alpha diversity of every sample").click()

@@ -76,10 +76,16 @@ def sample_labels(
 
 
 def composition(
-    table: AbundanceTable, level: str, *, top: int = 10, group: str | None = None
+    table: AbundanceTable,
+    level: str,
+    *,
+    top: int = 10,
+    group: str | None = None,
+    mean: bool = False,
 ) -> dict[str, Any]:
-    """Relative abundance per sample at a rank (or per feature): the `top` taxa by mean
-    abundance, the rest as Other, unassigned as Unassigned. Samples ordered by group, then name."""
+    """Relative abundance at a rank (or per feature): the `top` taxa by mean abundance across
+    samples, the rest as Other, unassigned as Unassigned. Per sample (ordered by group, then
+    name), or with `mean` one bar per group (all samples when no group is given)."""
     if level not in COMPOSITION_LEVELS:
         raise ValueError(f"level must be one of {', '.join(COMPOSITION_LEVELS)}")
     column = "f.feature_id" if level == "feature" else f"f.tax_{level}"
@@ -97,30 +103,49 @@ def composition(
     ).with_columns(pl.col("taxon").fill_null("Unassigned"))
     samples = frame["sample"].unique().sort().to_numpy()
     names, groups = sample_labels(table, samples, group)
-    order = sorted(samples.tolist(), key=lambda s: (groups.get(s, ""), names.get(s, "")))
-    shown = order[:MAX_CHART_SAMPLES]
-    means = (
-        frame.group_by("taxon")
-        .agg((pl.col("share").sum() / len(samples)).alias("mean"))
-        .sort(["mean", "taxon"], descending=[True, False])
+    ranking = (
+        frame.filter(pl.col("taxon") != "Unassigned")
+        .group_by("taxon")
+        .agg(pl.col("share").sum())
+        .sort(["share", "taxon"], descending=[True, False])
     )
-    named = [t for t in means["taxon"].to_list() if t != "Unassigned"][:top]
-    position = {sample: i for i, sample in enumerate(shown)}
-    series: dict[str, list[float]] = {t: [0.0] * len(shown) for t in [*named, "Other"]}
-    series["Unassigned"] = [0.0] * len(shown)
-    for sample, taxon, share in frame.iter_rows():
-        if sample not in position:
-            continue
-        key = taxon if taxon in series else "Other"
-        series[key][position[sample]] += share
-    taxa = [t for t in [*named, "Other", "Unassigned"] if any(series[t])]
+    named = ranking["taxon"].head(top).to_list()
+    labelled = frame.with_columns(
+        pl.when(pl.col("taxon").is_in(named) | (pl.col("taxon") == "Unassigned"))
+        .then(pl.col("taxon"))
+        .otherwise(pl.lit("Other"))
+        .alias("taxon")
+    )
+    if mean:
+        bar_of = {
+            int(s): groups.get(int(s), "all samples") if group else "all samples" for s in samples
+        }
+        bars: list[Any] = sorted(set(bar_of.values()))
+        sizes = {bar: sum(1 for b in bar_of.values() if b == bar) for bar in bars}
+        keyed = labelled.with_columns(
+            pl.col("sample").replace_strict(bar_of, return_dtype=pl.String).alias("bar")
+        )
+        labels, total = bars, len(samples)
+    else:
+        order = sorted(samples.tolist(), key=lambda s: (groups.get(s, ""), names.get(s, "")))
+        shown = order[:MAX_CHART_SAMPLES]
+        keyed = labelled.filter(pl.col("sample").is_in(shown)).with_columns(
+            pl.col("sample").alias("bar")
+        )
+        bars, sizes, total = shown, dict.fromkeys(shown, 1), len(samples)
+        labels = [names.get(s, str(s)) for s in shown]
+    sums = keyed.group_by(["bar", "taxon"]).agg(pl.col("share").sum())
+    cell = {(bar, taxon): share for bar, taxon, share in sums.iter_rows()}
+    taxa = [t for t in [*named, "Other", "Unassigned"] if any((b, t) in cell for b in bars)]
     return {
         "level": level,
-        "samples": [names.get(s, str(s)) for s in shown],
-        "groups": [groups.get(s) for s in shown] if group else None,
+        "mean": mean,
+        "samples": labels,
+        "groups": [groups.get(s) for s in bars] if group and not mean else None,
         "taxa": taxa,
-        "values": [[round(v, 6) for v in series[t]] for t in taxa],
-        "total_samples": len(samples),
+        "values": [[round(cell.get((b, t), 0.0) / sizes[b], 6) for b in bars] for t in taxa],
+        "sizes": [sizes[b] for b in bars] if mean else None,
+        "total_samples": total,
     }
 
 

@@ -126,7 +126,11 @@ def composition(dataset_id: int, table_id: int) -> ResponseReturnValue:
         abort(400, description=f"level must be one of {', '.join(analysis.COMPOSITION_LEVELS)}.")
     top = request.args.get("top", 10, type=int) or 10
     data = analysis.composition(
-        record, level, top=max(1, min(top, 30)), group=_field_arg(found, "group")
+        record,
+        level,
+        top=max(1, min(top, 30)),
+        group=_field_arg(found, "group"),
+        mean=request.args.get("view") == "mean",
     )
     return jsonify(data)
 

@@ -72,6 +72,7 @@
     var url = root.getAttribute("data-composition-url") + "?" + params(form);
     return fetchJson(url).then(function (data) {
       var labels = data.samples.map(function (s, i) {
+        if (data.mean) { return s + " (n=" + data.sizes[i] + ")"; }
         return data.groups ? s + " (" + data.groups[i] + ")" : s;
       });
       draw("composition", {
@@ -90,10 +91,13 @@
           plugins: { legend: { position: "right" } }
         }
       });
-      note("composition", data.total_samples > data.samples.length
-        ? "Showing the first " + data.samples.length + " of " + data.total_samples + " samples."
-        : data.total_samples + " samples at " + data.level + " level.");
-      table(root.querySelector('[data-table="composition"]'), ["sample"].concat(data.taxa),
+      note("composition", data.mean
+        ? "Mean composition of " + data.total_samples + " samples at " + data.level + " level."
+        : data.total_samples > data.samples.length
+          ? "Showing the first " + data.samples.length + " of " + data.total_samples + " samples."
+          : data.total_samples + " samples at " + data.level + " level.");
+      table(root.querySelector('[data-table="composition"]'),
+        [data.mean ? "group" : "sample"].concat(data.taxa),
         data.samples.map(function (s, j) {
           return [labels[j]].concat(data.values.map(function (v) { return v[j].toFixed(4); }));
         }));

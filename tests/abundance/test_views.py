@@ -106,3 +106,19 @@ def test_the_table_follows_the_dataset_privacy(client, create_dataset, create_us
     db.session.commit()
     assert client.get(location + "/alpha.json").status_code == 200
     assert client.get(f"/datasets/{dataset.id}/abundance").status_code == 403
+
+
+def test_mean_composition_is_the_average_of_the_samples(client, create_dataset, tmp_path):
+    _, location = stored_table(client, create_dataset, tmp_path)
+    each = client.get(f"{location}/composition.json?level=genus&top=2").get_json()
+    mean = client.get(f"{location}/composition.json?level=genus&top=2&view=mean").get_json()
+    assert mean["samples"] == ["all samples"]
+    assert mean["sizes"] == [6]
+    assert mean["taxa"] == each["taxa"]
+    for taxon_each, taxon_mean in zip(each["values"], mean["values"], strict=True):
+        assert abs(sum(taxon_each) / 6 - taxon_mean[0]) < 1e-5
+    grouped = client.get(
+        f"{location}/composition.json?level=phylum&view=mean&group=host_sex"
+    ).get_json()
+    assert grouped["samples"] == ["female"]
+    assert abs(sum(v[0] for v in grouped["values"]) - 1) < 1e-5
