@@ -129,6 +129,8 @@ def _lineage_value(value: Any) -> str | list[str] | None:
     """BIOM keeps lineages as a string or a sequence of levels (lists, arrays, bytes)."""
     if value is None or isinstance(value, str):
         return value
+    if type(value) is list and all(type(level) is str for level in value):
+        return value  # what biom-format gives for most files: nothing to convert
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="replace")
     try:
