@@ -90,12 +90,9 @@ def test_the_owner_must_exist_and_exactly_one_target_given(app, create_user, tmp
     assert "exactly one of --dataset ID or --title TITLE" in both.output
 
 
-@pytest.mark.server
-# The killed child's inherited pipe ends are reported as unclosed by the garbage collector.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_a_killed_import_leaves_the_database_as_it_was(make_database, tmp_path):
-    """SIGKILL in the middle of a large import: PostgreSQL rolls the open transaction back."""
-    url = make_database("fairdb_killed")
+def _fresh_cli(make_database, tmp_path, name: str) -> tuple[str, dict, dict]:
+    """A migrated database of its own with one account, and how to run flask against it."""
+    url = make_database(name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDB_")}
     env.update(FAIRDB_DATABASE_URL=url, FAIRDB_INSTANCE_PATH=str(tmp_path / "instance"))
     run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
@@ -116,6 +113,36 @@ def test_a_killed_import_leaves_the_database_as_it_was(make_database, tmp_path):
         check=True,
         **run,
     )
+    return url, env, run
+
+
+def _kill_once_copying(process: subprocess.Popen, engine, what: str) -> None:
+    """SIGKILL the command once PostgreSQL is receiving rows from its COPY FROM."""
+    deadline = time.monotonic() + 60
+    copying = None
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            copying = connection.execute(
+                text(
+                    "SELECT tuples_processed FROM pg_stat_progress_copy WHERE command = 'COPY FROM'"
+                )
+            ).scalar()
+        if copying:
+            break
+        assert process.poll() is None, "the import ended before it was killed"
+        time.sleep(0.02)
+    assert copying, f"the import never reached the COPY of its {what}"
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    time.sleep(0.5)
+
+
+@pytest.mark.server
+# The killed child's inherited pipe ends are reported as unclosed by the garbage collector.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_killed_import_leaves_the_database_as_it_was(make_database, tmp_path):
+    """SIGKILL in the middle of a large import: PostgreSQL rolls the open transaction back."""
+    url, env, _ = _fresh_cli(make_database, tmp_path, "fairdb_killed")
     big = tmp_path / "big.csv"
     big.write_bytes(csv_bytes(rows(300_000)))
     process = subprocess.Popen(
@@ -138,21 +165,7 @@ def test_a_killed_import_leaves_the_database_as_it_was(make_database, tmp_path):
     )
     engine = create_engine(url)
     try:
-        # Kill it once PostgreSQL is receiving its COPY.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                copying = connection.execute(
-                    text("SELECT tuples_processed FROM pg_stat_progress_copy")
-                ).scalar()
-            if copying:
-                break
-            assert process.poll() is None, "the import ended before it was killed"
-            time.sleep(0.05)
-        assert copying, "the import never reached COPY"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        time.sleep(0.5)
+        _kill_once_copying(process, engine, "samples")
         with engine.connect() as connection:
             samples = connection.execute(text("SELECT count(*) FROM samples")).scalar()
             datasets = connection.execute(text("SELECT count(*) FROM datasets")).scalar()
@@ -174,27 +187,7 @@ def test_a_killed_abundance_import_leaves_no_table_partition_or_feature(make_dat
     from biom import Table
     from scipy import sparse
 
-    url = make_database("fairdb_killed_abundance")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAIRDB_")}
-    env.update(FAIRDB_DATABASE_URL=url, FAIRDB_INSTANCE_PATH=str(tmp_path / "instance"))
-    run = {"cwd": ROOT, "env": env, "capture_output": True, "text": True, "timeout": 120}
-    subprocess.run([FLASK, "--app", "wsgi", "db", "upgrade"], check=True, **run)
-    subprocess.run(
-        [
-            FLASK,
-            "--app",
-            "wsgi",
-            "fairdb",
-            "create-user",
-            "k@example.org",
-            "--name",
-            "K",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        check=True,
-        **run,
-    )
+    url, env, run = _fresh_cli(make_database, tmp_path, "fairdb_killed_abundance")
     sheet = tmp_path / "samples.csv"
     sheet.write_bytes(csv_bytes(rows(400)))
     subprocess.run(
@@ -232,26 +225,8 @@ def test_a_killed_abundance_import_leaves_no_table_partition_or_feature(make_dat
     )
     engine = create_engine(url)
     try:
-        deadline = time.monotonic() + 60
-        copying = None
-        while time.monotonic() < deadline:
-            with engine.connect() as connection:
-                copying = connection.execute(
-                    # The entries are the first COPY FROM of an abundance import (their
-                    # partition, created in the open transaction, has no name others can see).
-                    text(
-                        "SELECT tuples_processed FROM pg_stat_progress_copy "
-                        "WHERE command = 'COPY FROM'"
-                    )
-                ).scalar()
-            if copying:
-                break
-            assert process.poll() is None, "the import ended before it was killed"
-            time.sleep(0.02)
-        assert copying, "the import never reached the COPY of its entries"
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        time.sleep(0.5)
+        # The entries are the first COPY FROM of an abundance import.
+        _kill_once_copying(process, engine, "entries")
         with engine.connect() as connection:
             counts = [
                 connection.execute(text(sql)).scalar()
