@@ -20,11 +20,13 @@ import resource
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import common  # noqa: E402
 
 
 def write_table(folder: Path, samples: int, features: int, entries: int) -> Path:
@@ -106,18 +108,11 @@ def main() -> None:
     parser.add_argument("--pcoa-samples", type=int, default=1_000)
     args = parser.parse_args()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-    import psycopg2
     from biom import load_table
 
     with tempfile.TemporaryDirectory(prefix="fairdb-bench-") as tmp:
         folder = Path(tmp)
-        server = pgserver.get_server(folder / "pg", cleanup_mode="delete")
-        server.psql("CREATE DATABASE bench;")
-        socket_dir = server.get_postmaster_info().socket_dir
-        url = f"postgresql+psycopg2://postgres@/bench?host={socket_dir}"
+        server, socket_dir, url = common.start_database(folder)
         path = write_table(folder, args.samples, args.features, args.entries)
 
         from flask_migrate import upgrade
@@ -152,30 +147,14 @@ def main() -> None:
         for row, col, value in zip(table.row, table.col, table.data, strict=True):
             buffer.write(f"HG{col:07d},F{row},{value:g}\n")
         triples = buffer.getvalue().encode()
-        connection = psycopg2.connect(dbname="bench", host=socket_dir, user="postgres")
-        connection.autocommit = True
-        copy_seconds = float("inf")
-        with connection.cursor() as cursor:
-            for _ in range(2):
-                cursor.execute("DROP TABLE IF EXISTS bare")
-                cursor.execute("CREATE TABLE bare (sample text, feature text, value float8)")
-                cursor.execute("CHECKPOINT")
-                started = time.perf_counter()
-                cursor.copy_expert("COPY bare FROM STDIN (FORMAT csv)", io.BytesIO(triples))
-                copy_seconds = min(copy_seconds, time.perf_counter() - started)
-            cursor.execute("DROP TABLE bare")
-            cursor.execute("CHECKPOINT")
-        connection.close()
-        del triples, buffer, table
-
-        context = multiprocessing.get_context("spawn")
-        queue: multiprocessing.Queue = context.Queue()
-        child = context.Process(
-            target=_ingest_child, args=(url, str(folder / "instance"), str(path), queue)
+        copy_seconds = common.best_plain_copy(
+            socket_dir,
+            "sample text, feature text, value float8",
+            "COPY bare FROM STDIN (FORMAT csv)",
+            common.bytes_source(triples),
         )
-        child.start()
-        outcome = queue.get()
-        child.join()
+        del triples, buffer, table
+        outcome = common.in_child(_ingest_child, url, str(folder / "instance"), str(path))
         if "error" in outcome:
             raise SystemExit(json.dumps(outcome, indent=2))
         pcoa_seconds, pcoa_samples = _pcoa_seconds(app, args.pcoa_samples)

@@ -17,13 +17,13 @@ import resource
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import common  # noqa: E402
 import samples  # noqa: E402
 
 
@@ -53,17 +53,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pgserver
-    import psycopg2
-
     with tempfile.TemporaryDirectory(prefix="fairdb-bench-") as tmp:
         folder = Path(tmp)
-        server = pgserver.get_server(folder / "pg", cleanup_mode="delete")
-        server.psql("CREATE DATABASE bench;")
-        socket_dir = server.get_postmaster_info().socket_dir
-        url = f"postgresql+psycopg2://postgres@/bench?host={socket_dir}"
+        server, socket_dir, url = common.start_database(folder)
 
         from flask_migrate import upgrade
 
@@ -84,34 +76,14 @@ def main() -> None:
         path = samples.write_csv(folder / "samples.csv", args.rows)
         size_mb = path.stat().st_size / 1e6
 
-        # The physical limit: the same bytes COPYed into a bare table of text columns. Best of
-        # two runs, each after a checkpoint, so a slow first run does not flatter the ratio.
-        connection = psycopg2.connect(dbname="bench", host=socket_dir, user="postgres")
-        connection.autocommit = True
-        columns = ", ".join(f"{name} text" for name in samples.COLUMNS)
-        copy_seconds = float("inf")
-        with connection.cursor() as cursor:
-            for _ in range(2):
-                cursor.execute("DROP TABLE IF EXISTS bare")
-                cursor.execute(f"CREATE TABLE bare ({columns})")
-                cursor.execute("CHECKPOINT")
-                started = time.perf_counter()
-                with path.open("rb") as handle:
-                    cursor.copy_expert(
-                        "COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)", handle
-                    )
-                copy_seconds = min(copy_seconds, time.perf_counter() - started)
-            cursor.execute("DROP TABLE bare")
-            cursor.execute("CHECKPOINT")
-        connection.close()
-
-        queue: multiprocessing.Queue = multiprocessing.get_context("spawn").Queue()
-        child = multiprocessing.get_context("spawn").Process(
-            target=_ingest_child, args=(url, str(folder / "instance"), str(path), queue)
+        # The physical limit: the same bytes COPYed into a bare table of text columns.
+        copy_seconds = common.best_plain_copy(
+            socket_dir,
+            ", ".join(f"{name} text" for name in samples.COLUMNS),
+            "COPY bare FROM STDIN WITH (FORMAT csv, HEADER true)",
+            lambda: path.open("rb"),
         )
-        child.start()
-        outcome = queue.get()
-        child.join()
+        outcome = common.in_child(_ingest_child, url, str(folder / "instance"), str(path))
         if "error" in outcome:
             print(json.dumps(outcome, indent=2))
             raise SystemExit("the generated file did not validate")
