@@ -259,3 +259,30 @@ def _csv(value: str) -> str:
     if any(c in value for c in ',"\n\r'):
         return '"' + value.replace('"', '""') + '"'
     return value
+
+
+def sample_composition(
+    table: AbundanceTable, sample_id: int, level: str = "genus", top: int = 10
+) -> list[tuple[str, float]]:
+    """One sample's largest taxa at a rank in one table, as (name, share); the rest as Other."""
+    if level not in COMPOSITION_LEVELS:
+        raise ValueError(f"level must be one of {', '.join(COMPOSITION_LEVELS)}")
+    column = "f.feature_id" if level == "feature" else f"f.tax_{level}"
+    rows = db.session.execute(
+        text(
+            f"SELECT coalesce({column}, 'Unassigned'), sum(a.value / t.total) AS share "  # noqa: S608
+            "FROM abundances a JOIN features f ON f.id = a.feature_id "
+            "JOIN abundance_totals t ON t.table_id = :t AND t.sample_id = a.sample_id "
+            "WHERE a.feature_id BETWEEN :first AND :last AND a.sample_id = :s "
+            "GROUP BY 1 ORDER BY 2 DESC, 1"
+        ),
+        {
+            "t": table.id,
+            "first": table.first_feature_id,
+            "last": table.last_feature_id,
+            "s": sample_id,
+        },
+    ).all()
+    shown = [(str(name), float(share)) for name, share in rows[:top]]
+    rest = sum(float(share) for _, share in rows[top:])
+    return shown + ([("Other", rest)] if rest > 0 else [])

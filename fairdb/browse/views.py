@@ -11,8 +11,9 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from fairdb.abundance import analysis, diversity
+from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
-from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample
+from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample, Upload
 from fairdb.services import access, datasets, export
 
 bp = Blueprint("browse", __name__)
@@ -175,4 +176,41 @@ def distances_csv(dataset_id: int, table_id: int) -> ResponseReturnValue:
                 f'attachment; filename="fairdb-table-{record.id}-{metric}-distances.csv"'
             )
         },
+    )
+
+
+@bp.route("/datasets/<int:dataset_id>/samples/<path:name>")
+def sample(dataset_id: int, name: str) -> ResponseReturnValue:
+    """One sample: every cell as uploaded with what the checklist says it means, and its
+    composition in each abundance table that holds it."""
+    found = _visible_dataset(dataset_id)
+    access.require(access.can_see_samples(current_user, found))
+    record = db.session.scalars(
+        select(Sample).where(Sample.dataset_id == found.id, Sample.samp_name == name)
+    ).first()
+    if record is None:
+        abort(404)
+    shared = None
+    if record.upload_id is not None:
+        upload = db.session.get(Upload, record.upload_id)
+        shared = upload.shared_cells if upload is not None else None
+    checklist = get_checklist(found.checklist)
+    known = {spec.name: spec for spec in checklist.fields}
+    cells = [
+        (column, value, known.get(column))
+        for column in export.export_columns(found)
+        if (value := export.cell(record, column, shared))
+    ]
+    compositions = []
+    for table in datasets.tables_of(found.id):
+        shares = analysis.sample_composition(table, record.id)
+        if shares:
+            compositions.append((table, shares))
+    return render_template(
+        "browse/sample.html",
+        dataset=found,
+        sample=record,
+        cells=cells,
+        compositions=compositions,
+        checklist=checklist,
     )

@@ -122,3 +122,27 @@ def test_mean_composition_is_the_average_of_the_samples(client, create_dataset, 
     ).get_json()
     assert grouped["samples"] == ["female"]
     assert abs(sum(v[0] for v in grouped["values"]) - 1) < 1e-5
+
+
+def test_the_sample_page_shows_every_field_and_its_composition(
+    client, create_dataset, create_user, tmp_path
+):
+    table = counts()
+    dataset, _ = stored_table(client, create_dataset, tmp_path, table)
+    listing = client.get(f"/datasets/{dataset.id}").get_data(as_text=True)
+    assert f'href="/datasets/{dataset.id}/samples/S2"' in listing
+    page = " ".join(client.get(f"/datasets/{dataset.id}/samples/S2").get_data(as_text=True).split())
+    # Cells as uploaded, with the checklist's words for them.
+    assert "51.8426 5.8528" in page
+    assert "geographic location (latitude and longitude)" in page
+    assert "The geographical origin of the sample as defined by latitude and longitude." in page
+    assert "feces [ENVO:00002003]" in page
+    # Composition in the table: the top genus and its share, as the matrix says.
+    shares = table[:, 1] / table[:, 1].sum()
+    genera = ["Akkermansia", "Blautia", "Bacteroides", "Faecalibacterium"]
+    top = int(np.argmax(shares))
+    assert f'<td>{genera[top]}</td><td class="num">{100 * shares[top]:.2f}%</td>' in page
+    assert client.get(f"/datasets/{dataset.id}/samples/nobody").status_code == 404
+    client.post("/auth/logout")
+    sign_in(client, create_user().email)
+    assert client.get(f"/datasets/{dataset.id}/samples/S2").status_code == 404
