@@ -20,7 +20,7 @@ from typing import Any
 
 import polars as pl
 
-from fairdb.services.tables_xlsx import check_zip, iter_xlsx_rows
+from fairdb.services.tables_xlsx import HASH_HEADERS, check_zip, iter_xlsx_rows
 
 HEAD_BYTES = 1 << 16
 MAGIC = {
@@ -34,9 +34,6 @@ MAGIC = {
     b"7z\xbc\xaf": "a 7-Zip archive",
     b"Rar!": "a RAR archive",
 }
-SAMPLE_ID_HEADERS = {"sampleid", "sample_id", "sample id", "samp_name", "sample_name", "sample"}
-# A '#' line starting with one of these is a header (QIIME and BIOM-derived tables), not a comment.
-HASH_HEADERS = SAMPLE_ID_HEADERS | {"otu id", "otuid", "feature id", "featureid", "asv", "asv id"}
 
 
 class TableError(ValueError):

@@ -14,6 +14,10 @@ MAX_RATIO = 100
 PREFERRED_SHEETS = ("samples", "sample", "mixs", "metadata")
 DIMENSION = re.compile(rb'<dimension ref="[A-Z]+[0-9]+:([A-Z]+)[0-9]+"')
 
+SAMPLE_ID_HEADERS = {"sampleid", "sample_id", "sample id", "samp_name", "sample_name", "sample"}
+# A '#' row starting with one of these is a header (QIIME and BIOM-derived tables), not a comment.
+HASH_HEADERS = SAMPLE_ID_HEADERS | {"otu id", "otuid", "feature id", "featureid", "asv", "asv id"}
+
 
 def _error(message: str, fix: str, code: str, **extra: Any) -> Exception:
     from fairdb.services.tables import TableError
@@ -118,13 +122,7 @@ def _header(path: Path, max_columns: int) -> tuple[str, list[str], int]:
             if not cells:
                 continue
             first = (cells[0] or "").strip()
-            if first.startswith("#") and first.lstrip("#").strip().lower() not in (
-                "sampleid",
-                "sample_id",
-                "sample id",
-                "samp_name",
-                "sample_name",
-            ):
+            if first.startswith("#") and first.lstrip("#").strip().lower() not in HASH_HEADERS:
                 continue
             if len(cells) > max_columns:
                 raise _error(

@@ -339,3 +339,20 @@ def test_taxa_at_any_rank_are_found_through_the_index(app, create_dataset, tmp_p
         text("SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'abundances\\_%'")
     )
     assert partitions == 1  # the partition's own BRIN, adopted by the parent's index
+
+
+def test_an_xlsx_sheet_is_read_like_a_tsv(app, create_dataset, tmp_path):
+    from openpyxl import Workbook
+
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    table = counts()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["#OTU ID", *[f"S{j + 1}" for j in range(table.shape[1])]])
+    for i, row in enumerate(table):
+        sheet.append([f"ASV{i + 1}", *[int(v) for v in row]])
+    path = tmp_path / "table.xlsx"
+    book.save(path)
+    result = run(dataset, path)
+    assert result.ok, result.report()
+    np.testing.assert_array_equal(dense_back(dataset.id, *table.shape), table)
