@@ -386,9 +386,11 @@ def _load_partition(
 ) -> None:
     """On the upload's connection: COPY the entries, index them (the same BRIN as the parent's
     partitioned index, so attaching adopts it), COPY the sample totals."""
+    # FREEZE: the partition was created in this same transaction, so its rows can be written
+    # frozen; no later scan rewrites a million tuples' hint bits, no vacuum has to freeze them.
     _send(
         connection,
-        f"COPY {partition} (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary)",
+        f"COPY {partition} (feature_id, sample_id, value) FROM STDIN WITH (FORMAT binary, FREEZE)",
         entries,
     )
     cursor = connection.cursor()
