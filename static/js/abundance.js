@@ -68,9 +68,10 @@
     if (el) { el.textContent = text; }
   }
 
-  function composition(root, form) {
+  function composition(root, form, current) {
     var url = root.getAttribute("data-composition-url") + "?" + params(form);
     return fetchJson(url).then(function (data) {
+      if (!current()) { return; }
       var labels = data.samples.map(function (s, i) {
         if (data.mean) { return s + " (n=" + data.sizes[i] + ")"; }
         return data.groups ? s + " (" + data.groups[i] + ")" : s;
@@ -104,11 +105,12 @@
     });
   }
 
-  function alpha(root, form) {
+  function alpha(root, form, current) {
     var query = params(form);
     var metric = query.get("metric") || "shannon";
     query.delete("metric");
     return fetchJson(root.getAttribute("data-alpha-url") + "?" + query).then(function (data) {
+      if (!current()) { return; }
       var groups = {};
       data.rows.forEach(function (r) {
         var key = data.group ? r.group : "all samples";
@@ -133,13 +135,14 @@
     });
   }
 
-  function ordination(root, form) {
+  function ordination(root, form, current) {
     var query = params(form);
     var link = root.querySelector('[data-link="distances"]');
     var linkQuery = new URLSearchParams({ metric: query.get("metric") || "braycurtis",
       pseudocount: query.get("pseudocount") || "1" });
     link.href = root.getAttribute("data-distances-url") + "?" + linkQuery;
     return fetchJson(root.getAttribute("data-ordination-url") + "?" + query).then(function (data) {
+      if (!current()) { return; }
       var byGroup = {};
       data.samples.forEach(function (s, i) {
         var key = data.groups ? data.groups[i] : "samples";
@@ -180,9 +183,12 @@
     var views = { composition: composition, alpha: alpha, ordination: ordination };
     Object.keys(views).forEach(function (name) {
       var form = root.querySelector('[data-controls="' + name + '"]');
+      var latest = 0;
       var run = function () {
-        views[name](root, form).catch(function (error) {
-          note(name, "Could not draw this chart: " + error.message);
+        // Answers can arrive out of order: only the answer to the latest change is drawn.
+        var mine = ++latest;
+        views[name](root, form, function () { return mine === latest; }).catch(function (error) {
+          if (mine === latest) { note(name, "Could not draw this chart: " + error.message); }
         });
       };
       form.addEventListener("change", run);
