@@ -86,6 +86,16 @@ def read_biom(path: Path) -> FeatureTable:
     try:
         table = load_table(str(path))
     except (TableException, ValueError, KeyError, TypeError, OSError) as error:
+        reason = str(error)
+        if "duplicate" in reason.lower():
+            which = "sample" if "sample" in reason.lower() else "feature"
+            raise TableError(
+                f"The BIOM table names a {which} twice ({reason[:120]}).",
+                f"Every {which} id must appear once: merge the duplicates (add their values) or "
+                "rename them, then export the table again.",
+                code=f"duplicate_{which}",
+                status=422,
+            ) from error
         raise TableError(
             f"The file looks like BIOM but could not be read: {str(error)[:200]}",
             "Export the table again with `biom convert --to-hdf5` (or --to-json), or upload it "

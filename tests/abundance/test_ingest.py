@@ -356,3 +356,20 @@ def test_an_xlsx_sheet_is_read_like_a_tsv(app, create_dataset, tmp_path):
     result = run(dataset, path)
     assert result.ok, result.report()
     np.testing.assert_array_equal(dense_back(dataset.id, *table.shape), table)
+
+
+def test_a_biom_file_with_repeated_ids_is_refused_with_a_reason(app, create_dataset, tmp_path):
+    import json
+
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    path = write_biom_json(tmp_path / "table.biom", counts())
+    document = json.loads(path.read_text())
+    document["rows"][2]["id"] = document["rows"][0]["id"]
+    path.write_text(json.dumps(document))
+    result = run(dataset, path)
+    assert result.status == 422
+    problem = result.problems[0]
+    assert problem.code == "duplicate_feature"
+    assert problem.message.startswith("The BIOM table names a feature twice")
+    assert "merge the duplicates" in problem.fix
+    assert stored(dataset.id) == (0, 0, 0)
