@@ -146,3 +146,31 @@ def test_the_sample_page_shows_every_field_and_its_composition(
     client.post("/auth/logout")
     sign_in(client, create_user().email)
     assert client.get(f"/datasets/{dataset.id}/samples/S2").status_code == 404
+
+
+def test_a_table_over_the_size_limit_is_413_and_a_zip_bomb_400(
+    app, client, create_dataset, tmp_path
+):
+    import zipfile
+
+    from sqlalchemy import func, select
+
+    from fairdb.models import AbundanceTable
+
+    dataset = dataset_with_samples(create_dataset, tmp_path)
+    db.session.commit()
+    sign_in(client, dataset.owner.email)
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * 50_000_000 + b">")
+    response = post_table(client, dataset.id, bomb.getvalue(), "bomb.xlsx")
+    assert response.status_code == 400
+    assert "looks like a zip bomb" in response.get_data(as_text=True)
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    big = post_table(client, dataset.id, tsv(counts(features=200, samples=6)), "big.tsv")
+    assert big.status_code == 413
+    assert "too large" in big.get_data(as_text=True).lower()
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AbundanceTable)) == 0
