@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, Response, abort, jsonify, render_template, request, stream_with_context
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -14,7 +24,7 @@ from fairdb.abundance import analysis, diversity
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample, Upload
-from fairdb.services import access, datasets, export
+from fairdb.services import access, citation, datasets, export
 
 bp = Blueprint("browse", __name__)
 PREVIEW_ROWS = 50
@@ -56,10 +66,23 @@ def dataset(dataset_id: int) -> ResponseReturnValue:
             )
         )
         columns = export.export_columns(found)[:12]
+    count = datasets.sample_count(found.id)
+    url = url_for("browse.dataset", dataset_id=found.id, _external=True)
+    publisher = current_app.config["SITE_NAME"]
+    download = (
+        url_for("browse.samples_csv", dataset_id=found.id, _external=True)
+        if see_samples and count
+        else None
+    )
     return render_template(
         "browse/dataset.html",
         dataset=found,
-        count=datasets.sample_count(found.id),
+        count=count,
+        citation=citation.citation_text(found, url, publisher),
+        bibtex=citation.bibtex(found, url, publisher),
+        json_ld=citation.schema_org(
+            found, url, publisher, sample_count=count, download_url=download
+        ),
         uploads=datasets.uploads_of(found.id),
         tables=datasets.tables_of(found.id) if see_samples else [],
         preview=preview,

@@ -1,0 +1,94 @@
+"""A dataset's landing page says how to cite it and describes it as schema.org JSON-LD."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from fairdb.extensions import db
+from fairdb.models import Privacy
+from fairdb.services import datasets
+from tests.conftest import sign_in
+
+
+def json_ld(page: str) -> dict:
+    found = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert found, "no JSON-LD in the page"
+    return json.loads(found.group(1))
+
+
+def described(create_user, *, title="Gut {cohort} & friends </script><b>", privacy=Privacy.PUBLIC):
+    owner = create_user()
+    dataset = datasets.create_dataset(
+        owner,
+        title=title,
+        description="Stool samples of 40 adults.",
+        creators=[
+            {"name": "Ada Lovelace", "orcid": "0000-0002-1825-0097", "affiliation": "Radboud"},
+            {"name": "Turing, Alan"},
+        ],
+        keywords=["gut", "cohort"],
+        license="CC0-1.0",
+        privacy=privacy,
+        checklist="MimsHumanGut",
+    )
+    db.session.commit()
+    return dataset
+
+
+def test_citation_bibtex_and_schema_org_say_the_same(client, create_user):
+    dataset = described(create_user)
+    page = client.get(f"/datasets/{dataset.id}").get_data(as_text=True)
+    year = dataset.created_at.year
+    url = f"http://localhost/datasets/{dataset.id}"
+    assert (
+        f"Lovelace, Ada; Turing, Alan ({year}). Gut {{cohort}} &amp; friends &lt;/script&gt;"
+        f"&lt;b&gt;. fairdb. {url}"
+    ) in page
+    # Double braces keep BibTeX from lower-casing the title.
+    assert r"title = {{Gut \{cohort\} \&amp; friends &lt;/script&gt;&lt;b&gt;}}" in page
+    assert "author = {Lovelace, Ada and Turing, Alan}" in page
+    data = json_ld(page)
+    assert data["@type"] == "Dataset"
+    assert data["name"] == "Gut {cohort} & friends </script><b>"  # escaped, then read back
+    assert data["url"] == url
+    assert data["license"] == "https://creativecommons.org/publicdomain/zero/1.0/"
+    assert data["creator"][0]["@id"] == "https://orcid.org/0000-0002-1825-0097"
+    assert data["creator"][0]["affiliation"]["name"] == "Radboud"
+    assert data["keywords"] == ["gut", "cohort"]
+    assert data["size"] == "0 samples"
+    assert "distribution" not in data  # no samples yet
+    # The title cannot end the script element early.
+    assert "</script><b>" not in page
+
+
+def test_restricted_datasets_say_how_to_get_access_and_offer_no_download(client, create_user):
+    dataset = described(create_user, title="Restricted cohort", privacy=Privacy.RESTRICTED)
+    data = json_ld(client.get(f"/datasets/{dataset.id}").get_data(as_text=True))
+    assert "on request" in data["conditionsOfAccess"]
+    assert "distribution" not in data
+    sign_in(client, dataset.owner.email)
+    assert "distribution" not in json_ld(client.get(f"/datasets/{dataset.id}").get_data(True))
+
+
+def test_a_public_dataset_with_samples_offers_its_csv_as_a_distribution(
+    client, create_user, tmp_path
+):
+    from fairdb.services import ingest
+    from tests.uploads_helpers import csv_bytes, rows
+
+    dataset = described(create_user, title="Public cohort")
+    path = tmp_path / "samples.csv"
+    path.write_bytes(csv_bytes(rows(3)))
+    assert ingest.ingest_samples(dataset, path, "samples.csv", dataset.owner).ok
+    db.session.commit()
+    data = json_ld(client.get(f"/datasets/{dataset.id}").get_data(as_text=True))
+    assert data["size"] == "3 samples"
+    assert data["distribution"] == [
+        {
+            "@type": "DataDownload",
+            "encodingFormat": "text/csv",
+            "contentUrl": f"http://localhost/datasets/{dataset.id}/samples.csv",
+        }
+    ]
+    assert client.get(f"/datasets/{dataset.id}/samples.csv").status_code == 200
