@@ -86,6 +86,35 @@ def ingest_abundance(
     if result.error_count:
         result.status = 422
         return result
+    upload, record = _store(
+        dataset, table, samples, user, filename=filename, size=size, digest=digest
+    )
+    result.stored = len(table.values)
+    result.upload_id = upload.id
+    result.summary = {
+        "features": len(table.feature_ids),
+        "samples": int(
+            np.count_nonzero(np.bincount(table.sample_index, minlength=len(table.sample_names)))
+        ),
+        "entries": len(table.values),
+        "orientation": table.orientation,
+        "value_kind": record.value_kind,
+        "taxonomy": table.taxonomy_source,
+    }
+    return result
+
+
+def _store(
+    dataset: Dataset,
+    table: FeatureTable,
+    samples: dict[str, int],
+    user: User,
+    *,
+    filename: str,
+    size: int,
+    digest: str,
+) -> tuple[Upload, AbundanceTable]:
+    """Write a checked table: its upload row, its features, and its entries in a partition."""
     upload = Upload(
         dataset_id=dataset.id,
         kind="abundance",
@@ -97,30 +126,27 @@ def ingest_abundance(
     )
     db.session.add(upload)
     db.session.flush()
-    counts = bool(np.all(np.mod(table.values, 1) == 0))
-    used = np.count_nonzero(np.bincount(table.sample_index, minlength=len(table.sample_names)))
     first = _reserve_feature_ids(len(table.feature_ids))
+    last = first + len(table.feature_ids) - 1
     record = AbundanceTable(
         id=upload.id,
         dataset_id=dataset.id,
-        value_kind="counts" if counts else "relative",
+        value_kind="counts" if bool(np.all(np.mod(table.values, 1) == 0)) else "relative",
         orientation=table.orientation,
         taxonomy_source=table.taxonomy_source,
         feature_count=len(table.feature_ids),
         sample_count=len(table.sample_names),
         entry_count=len(table.values),
         first_feature_id=first,
-        last_feature_id=first + len(table.feature_ids) - 1,
+        last_feature_id=last,
     )
     db.session.add(record)
     db.session.flush()
     sample_ids = np.array([samples[name] for name in table.sample_names], dtype=np.int64)
-    # PostgreSQL loads the entries while this thread parses lineages; the connection is used
-    # by one thread at a time (features and totals go after the entries).
-    last = first + len(table.feature_ids) - 1
+    # A bare table whose CHECK matches the partition bounds (so attaching it needs no scan) is
+    # loaded and indexed by a second thread while this one parses lineages; the connection is
+    # used by one thread at a time. Then it is attached and the features follow.
     partition = f"abundances_{int(upload.id)}"
-    # A bare table whose CHECK matches the partition bounds (so attaching it needs no scan),
-    # loaded and indexed by a second thread while this one parses lineages; then attached.
     db.session.execute(
         text(
             f"CREATE TABLE {partition} (LIKE abundances INCLUDING DEFAULTS, "
@@ -147,17 +173,7 @@ def ingest_abundance(
         features,
         quote_style="non_numeric",
     )
-    result.stored = len(table.values)
-    result.upload_id = upload.id
-    result.summary = {
-        "features": len(table.feature_ids),
-        "samples": int(used),
-        "entries": len(table.values),
-        "orientation": table.orientation,
-        "value_kind": record.value_kind,
-        "taxonomy": table.taxonomy_source,
-    }
-    return result
+    return upload, record
 
 
 def _sample_ids(dataset_id: int) -> dict[str, int]:
@@ -172,7 +188,6 @@ def _sample_ids(dataset_id: int) -> dict[str, int]:
 def _shape_problems(table: FeatureTable, samples: dict[str, int]) -> list[Problem]:
     problems: list[Problem] = []
     rows_are_features = table.orientation == "features-as-rows"
-    feature_word = "feature id"
     for name, count in Counter(table.feature_ids).items():
         if count > 1 and name:
             places = [
@@ -186,7 +201,7 @@ def _shape_problems(table: FeatureTable, samples: dict[str, int]) -> list[Proble
                     "feature id" if rows_are_features else places[0],
                     name,
                     "duplicate_feature",
-                    f"The {feature_word} '{name}' appears {count} times ({', '.join(places[:5])}).",
+                    f"The feature id '{name}' appears {count} times ({', '.join(places[:5])}).",
                     "Give every feature its own id, or merge the duplicated rows by adding their "
                     "values.",
                 )
