@@ -5,8 +5,9 @@
 Starts its own PostgreSQL (pgserver) in a temporary folder. Writes a random BIOM 2.1 (HDF5)
 table of the given shape, stores its samples' metadata, then loads the table through the same
 service as an upload (in a child process, so its peak RSS is its own) beside a plain COPY of the
-same (sample, feature, value) triples into a bare table on the same server (best of two runs):
-the physical limit of getting those entries into PostgreSQL.
+same (sample, feature, value) triples into a bare table on the same server: the physical limit of
+getting those entries into PostgreSQL. Each side runs twice, after a checkpoint, and the faster
+run counts (the table goes into two datasets with the same samples); peak RSS is the larger.
 """
 
 from __future__ import annotations
@@ -64,7 +65,9 @@ def write_table(folder: Path, samples: int, features: int, entries: int) -> Path
     return path
 
 
-def _ingest_child(url: str, instance: str, path: str, out: multiprocessing.Queue) -> None:
+def _ingest_child(
+    url: str, instance: str, path: str, dataset_id: int, out: multiprocessing.Queue
+) -> None:
     from fairdb import create_app
     from fairdb.abundance.ingest import ingest_abundance
     from fairdb.extensions import db
@@ -76,7 +79,8 @@ def _ingest_child(url: str, instance: str, path: str, out: multiprocessing.Queue
     import biom  # noqa: F401
 
     with app.app_context():
-        dataset = db.session.query(Dataset).one()
+        dataset = db.session.get(Dataset, dataset_id)
+        assert dataset is not None
         started = time.perf_counter()
         result = ingest_abundance(dataset, Path(path), "table.biom", dataset.owner)
         if not result.ok:
@@ -94,7 +98,8 @@ def _pcoa_seconds(app: object, samples: int) -> tuple[float, int]:
     from fairdb.models import AbundanceTable
 
     with app.app_context():  # type: ignore[attr-defined]
-        table = db.session.query(AbundanceTable).one()
+        table = db.session.query(AbundanceTable).order_by(AbundanceTable.id).first()
+        assert table is not None
         started = time.perf_counter()
         ordination = analysis.ordination(table, "braycurtis", max_samples=samples)
         return time.perf_counter() - started, len(ordination["samples"])
@@ -134,11 +139,16 @@ def main() -> None:
             owner = accounts.create_user(
                 email="bench@example.org", display_name="Bench", password="x" * 12
             )
-            dataset = datasets.create_dataset(owner, title="bench", checklist="core")
-            stored = ingest.ingest_samples(dataset, sheet, "samples.csv", owner)
-            if not stored.ok:
-                raise SystemExit(json.dumps(stored.report()["errors"][:5], indent=2))
-            db.session.commit()
+            # Two datasets with the same samples: the table is loaded into each, and the
+            # faster load counts, as the faster of two plain COPYs does.
+            targets = []
+            for copy in (1, 2):
+                dataset = datasets.create_dataset(owner, title=f"bench {copy}", checklist="core")
+                stored = ingest.ingest_samples(dataset, sheet, "samples.csv", owner)
+                if not stored.ok:
+                    raise SystemExit(json.dumps(stored.report()["errors"][:5], indent=2))
+                db.session.commit()
+                targets.append(dataset.id)
             db.engine.dispose()
 
         # The physical limit: the same entries as (sample, feature, value) text triples.
@@ -154,9 +164,17 @@ def main() -> None:
             common.bytes_source(triples),
         )
         del triples, buffer, table
-        outcome = common.in_child(_ingest_child, url, str(folder / "instance"), str(path))
-        if "error" in outcome:
-            raise SystemExit(json.dumps(outcome, indent=2))
+        runs = []
+        for dataset_id in targets:
+            common.checkpoint(socket_dir)
+            run = common.in_child(
+                _ingest_child, url, str(folder / "instance"), str(path), dataset_id
+            )
+            if "error" in run:
+                raise SystemExit(json.dumps(run, indent=2))
+            runs.append(run)
+        outcome = min(runs, key=lambda run: run["seconds"])
+        outcome["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
         pcoa_seconds, pcoa_samples = _pcoa_seconds(app, args.pcoa_samples)
         with app.app_context():
             db.engine.dispose()

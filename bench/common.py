@@ -47,6 +47,16 @@ def best_plain_copy(socket_dir: str, columns: str, sql: str, data: Callable[[], 
     return best
 
 
+def checkpoint(socket_dir: str) -> None:
+    import psycopg2
+
+    connection = psycopg2.connect(dbname="bench", host=socket_dir, user="postgres")
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("CHECKPOINT")
+    connection.close()
+
+
 def bytes_source(content: bytes) -> Callable[[], io.BytesIO]:
     return lambda: io.BytesIO(content)
 
