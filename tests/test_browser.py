@@ -96,3 +96,7 @@ def test_upload_with_mistakes_read_report_fix_and_store(page, tmp_path):
     expect(page.get_by_text("40 samples stored from cohort-fixed.csv")).to_be_visible()
     expect(page.get_by_test_id("sample-count")).to_have_text("40 samples")
     expect(page.get_by_test_id("samples")).to_contain_text("S40")
+    expect(page.locator('canvas[data-summary="country"]')).to_have_attribute("data-ready", "true")
+    page.get_by_text("Samples by countries").click()
+    expect(page.locator('[data-summary-table="country"]')).to_contain_text("Netherlands")
+    expect(page.locator('[data-summary-table="country"]')).to_contain_text("40")

@@ -92,3 +92,48 @@ def test_a_public_dataset_with_samples_offers_its_csv_as_a_distribution(
         }
     ]
     assert client.get(f"/datasets/{dataset.id}/samples.csv").status_code == 200
+
+
+def test_the_summary_counts_samples_by_country_year_site_sex_and_age(client, create_user, tmp_path):
+    from fairdb.services import ingest
+    from tests.uploads_helpers import csv_bytes, rows
+
+    dataset = described(create_user, title="Summary cohort")
+    records = rows(
+        6,
+        geo_loc_name=lambda n: ["Netherlands", "Kenya: Nairobi", "Netherlands"][n % 3],
+        collection_date=lambda n: "2019-05-01" if n <= 2 else "2021",
+        host_sex=lambda n: "female" if n % 2 else "not collected",
+        host_age=lambda n: f"{n * 9} year",
+    )
+    path = tmp_path / "samples.csv"
+    path.write_bytes(csv_bytes(records))
+    assert ingest.ingest_samples(dataset, path, "samples.csv", dataset.owner).ok
+    db.session.commit()
+    data = client.get(f"/datasets/{dataset.id}/summary.json").get_json()
+    assert data["country"] == [
+        {"label": "Netherlands", "count": 4},
+        {"label": "Kenya", "count": 2},
+    ]
+    assert data["year"] == [{"label": "2019", "count": 2}, {"label": "2021", "count": 4}]
+    assert data["host_sex"] == [
+        {"label": "female", "count": 3},
+        {"label": "not given", "count": 3},
+    ]
+    # Ages 9, 18, 27, 36, 45, 54 in ten-year bins.
+    assert [e["label"] for e in data["host_age"]] == [
+        "0-9",
+        "10-19",
+        "20-29",
+        "30-39",
+        "40-49",
+        "50-59",
+    ]
+    assert data["body_site"] == [{"label": "not given", "count": 6}]
+
+
+def test_the_summary_of_a_private_dataset_is_not_found_for_others(client, create_user):
+    dataset = described(create_user, title="Private cohort", privacy=Privacy.PRIVATE)
+    assert client.get(f"/datasets/{dataset.id}/summary.json").status_code == 404
+    sign_in(client, dataset.owner.email)
+    assert client.get(f"/datasets/{dataset.id}/summary.json").status_code == 200

@@ -24,7 +24,7 @@ from fairdb.abundance import analysis, diversity
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample, Upload
-from fairdb.services import access, citation, datasets, export
+from fairdb.services import access, citation, datasets, export, summaries
 
 bp = Blueprint("browse", __name__)
 PREVIEW_ROWS = 50
@@ -237,3 +237,11 @@ def sample(dataset_id: int, name: str) -> ResponseReturnValue:
         compositions=compositions,
         checklist=checklist,
     )
+
+
+@bp.route("/datasets/<int:dataset_id>/summary.json")
+def summary(dataset_id: int) -> ResponseReturnValue:
+    """Counts of the dataset's samples by country, year, body site, host sex and age."""
+    found = _visible_dataset(dataset_id)
+    access.require(access.can_see_samples(current_user, found))
+    return jsonify(summaries.dataset_summary(found.id))
