@@ -219,9 +219,16 @@ def sample(dataset_id: int, name: str) -> ResponseReturnValue:
         shared = upload.shared_cells if upload is not None else None
     checklist = get_checklist(found.checklist)
     known = {spec.name: spec for spec in checklist.fields}
+    # This sample's own columns (not the whole dataset's, which takes a scan of every sample):
+    # its kept cells, its upload's shared ones and the fields its typed values rebuild.
+    present = {*record.attributes, *(shared or {})} | {
+        name for name in export.TYPED_SOURCES if export.canonical(record, name) is not None
+    }
+    order = [spec.name for spec in checklist.fields if spec.name in present]
+    order += sorted(present - set(order))
     cells = [
         (column, value, known.get(column))
-        for column in export.export_columns(found)
+        for column in order
         if (value := export.cell(record, column, shared))
     ]
     compositions = []
