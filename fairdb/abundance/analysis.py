@@ -7,6 +7,7 @@ checked against scikit-bio.
 
 from __future__ import annotations
 
+import csv
 import io
 from dataclasses import dataclass
 from typing import Any
@@ -86,18 +87,7 @@ def composition(
     """Relative abundance at a rank (or per feature): the `top` taxa by mean abundance across
     samples, the rest as Other, unassigned as Unassigned. Per sample (ordered by group, then
     name), or with `mean` one bar per group (all samples when no group is given)."""
-    if level not in COMPOSITION_LEVELS:
-        raise ValueError(f"level must be one of {', '.join(COMPOSITION_LEVELS)}")
-    column = "f.feature_id" if level == "feature" else f"f.tax_{level}"
-    rows = db.session.execute(
-        text(
-            f"SELECT a.sample_id, {column}, sum(a.value / t.total) FROM abundances a "  # noqa: S608
-            "JOIN features f ON f.id = a.feature_id "
-            "JOIN abundance_totals t ON t.table_id = :t AND t.sample_id = a.sample_id "
-            "WHERE a.feature_id BETWEEN :first AND :last GROUP BY 1, 2"
-        ),
-        {"t": table.id, "first": table.first_feature_id, "last": table.last_feature_id},
-    ).all()
+    rows = _shares(table, level)
     frame = pl.DataFrame(
         rows, schema={"sample": pl.Int64, "taxon": pl.String, "share": pl.Float64}, orient="row"
     ).with_columns(pl.col("taxon").fill_null("Unassigned"))
@@ -249,32 +239,44 @@ def distance_csv(
     names, _ = sample_labels(table, entries.sample_ids, None)
     labels = [names.get(s, str(s)) for s in entries.sample_ids.tolist()]
     buffer = io.StringIO()
-    buffer.write(",".join(["sample", *[_csv(n) for n in labels]]) + "\n")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["sample", *labels])
     for name, row in zip(labels, matrix, strict=True):
-        buffer.write(",".join([_csv(name), *[f"{v:.10g}" for v in row]]) + "\n")
+        writer.writerow([name, *[f"{v:.10g}" for v in row]])
     return buffer.getvalue(), total
-
-
-def _csv(value: str) -> str:
-    if any(c in value for c in ',"\n\r'):
-        return '"' + value.replace('"', '""') + '"'
-    return value
 
 
 def sample_composition(
     table: AbundanceTable, sample_id: int, level: str = "genus", top: int = 10
 ) -> list[tuple[str, float]]:
     """One sample's largest taxa at a rank in one table, as (name, share); the rest as Other."""
+    rows = sorted(
+        (
+            (taxon or "Unassigned", float(share))
+            for _, taxon, share in _shares(table, level, sample_id)
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
+    shown = rows[:top]
+    rest = sum(share for _, share in rows[top:])
+    return shown + ([("Other", rest)] if rest > 0 else [])
+
+
+def _shares(
+    table: AbundanceTable, level: str, sample_id: int | None = None
+) -> list[tuple[int, str | None, float]]:
+    """(sample id, taxon at `level` or None when unassigned, relative abundance) of a table,
+    or of one of its samples."""
     if level not in COMPOSITION_LEVELS:
         raise ValueError(f"level must be one of {', '.join(COMPOSITION_LEVELS)}")
     column = "f.feature_id" if level == "feature" else f"f.tax_{level}"
+    one = " AND a.sample_id = :s" if sample_id is not None else ""
     rows = db.session.execute(
         text(
-            f"SELECT coalesce({column}, 'Unassigned'), sum(a.value / t.total) AS share "  # noqa: S608
-            "FROM abundances a JOIN features f ON f.id = a.feature_id "
+            f"SELECT a.sample_id, {column}, sum(a.value / t.total) FROM abundances a "  # noqa: S608
+            "JOIN features f ON f.id = a.feature_id "
             "JOIN abundance_totals t ON t.table_id = :t AND t.sample_id = a.sample_id "
-            "WHERE a.feature_id BETWEEN :first AND :last AND a.sample_id = :s "
-            "GROUP BY 1 ORDER BY 2 DESC, 1"
+            f"WHERE a.feature_id BETWEEN :first AND :last{one} GROUP BY 1, 2"
         ),
         {
             "t": table.id,
@@ -283,6 +285,4 @@ def sample_composition(
             "s": sample_id,
         },
     ).all()
-    shown = [(str(name), float(share)) for name, share in rows[:top]]
-    rest = sum(float(share) for _, share in rows[top:])
-    return shown + ([("Other", rest)] if rest > 0 else [])
+    return [(int(sample), taxon, float(share)) for sample, taxon, share in rows]
