@@ -21,6 +21,7 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from fairdb.abundance.ingest import ingest_abundance
 from fairdb.checklists.model import checklist_names, get_checklist
@@ -70,10 +71,7 @@ def upload(dataset_id: int) -> ResponseReturnValue:
     dataset = _editable_dataset(dataset_id)
     form = UploadForm()
     if not form.validate_on_submit():
-        status = 400 if form.errors else 200
-        if _wants_json() and form.errors:
-            return jsonify(status="invalid", errors=form.errors), 400
-        return render_template("uploads/upload.html", form=form, dataset=dataset), status
+        return _form_page(form, "uploads/upload.html", dataset)
 
     token = form.token.data or secrets.token_urlsafe(24)
     upload_file = form.file.data
@@ -109,6 +107,14 @@ def _answer(
     return _render_report(
         _own_attempt(db.session.get(UploadAttempt, attempt_id)), dataset, status=result.status
     )
+
+
+def _form_page(form: FlaskForm, template: str, dataset: Dataset) -> ResponseReturnValue:
+    """An upload form not (validly) submitted: the page, or its errors as JSON for the script."""
+    status = 400 if form.errors else 200
+    if _wants_json() and form.errors:
+        return jsonify(status="invalid", errors=form.errors), 400
+    return render_template(template, form=form, dataset=dataset), status
 
 
 def _ingest(
@@ -166,10 +172,7 @@ def upload_abundance(dataset_id: int) -> ResponseReturnValue:
     dataset = _editable_dataset(dataset_id)
     form = AbundanceForm()
     if not form.validate_on_submit():
-        status = 400 if form.errors else 200
-        if _wants_json() and form.errors:
-            return jsonify(status="invalid", errors=form.errors), 400
-        return render_template("uploads/abundance.html", form=form, dataset=dataset), status
+        return _form_page(form, "uploads/abundance.html", dataset)
     token = form.token.data or secrets.token_urlsafe(24)
     filename = Path(form.file.data.filename or "table").name
     taxonomy_file = form.taxonomy.data
