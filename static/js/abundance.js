@@ -26,25 +26,7 @@
     return out;
   }
 
-  function table(container, header, rows) {
-    var t = document.createElement("table");
-    var head = t.createTHead().insertRow();
-    header.forEach(function (h) {
-      var th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = h;
-      head.appendChild(th);
-    });
-    var body = t.createTBody();
-    rows.forEach(function (r) {
-      var tr = body.insertRow();
-      r.forEach(function (v) {
-        var td = tr.insertCell();
-        td.textContent = v === null || v === undefined ? "" : String(v);
-      });
-    });
-    container.replaceChildren(t);
-  }
+  var table = window.fairdbTable;
 
   function draw(name, config) {
     var canvas = document.querySelector('[data-chart="' + name + '"]');

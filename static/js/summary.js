@@ -6,24 +6,6 @@
   var TITLES = { country: "Country", year: "Collection year", body_site: "Body site",
     host_sex: "Host sex", host_age: "Host age (years)" };
 
-  function table(container, entries) {
-    var t = document.createElement("table");
-    var head = t.createTHead().insertRow();
-    ["value", "samples"].forEach(function (h) {
-      var th = document.createElement("th");
-      th.scope = "col";
-      th.textContent = h;
-      head.appendChild(th);
-    });
-    var body = t.createTBody();
-    entries.forEach(function (e) {
-      var tr = body.insertRow();
-      tr.insertCell().textContent = e.label;
-      tr.insertCell().textContent = e.count.toLocaleString();
-    });
-    container.replaceChildren(t);
-  }
-
   function init() {
     var root = document.querySelector("[data-summary-url]");
     if (!root || !window.Chart) { return; }
@@ -45,7 +27,9 @@
               scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
           });
           canvas.setAttribute("data-ready", "true");
-          table(root.querySelector('[data-summary-table="' + name + '"]'), entries);
+          window.fairdbTable(root.querySelector('[data-summary-table="' + name + '"]'),
+            ["value", "samples"],
+            entries.map(function (e) { return [e.label, e.count.toLocaleString()]; }));
         });
       })
       .catch(function (error) {
