@@ -196,11 +196,7 @@ def main() -> None:
         "pcoa_samples": pcoa_samples,
         "braycurtis_pcoa_seconds": round(pcoa_seconds, 2),
     }
-    for key, value in figures.items():
-        print(f"{key:>24}: {value}")
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "abundance.json").write_text(json.dumps(figures, indent=2))
+    common.report(figures, "abundance")
 
 
 if __name__ == "__main__":

@@ -70,3 +70,15 @@ def in_child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
     outcome: dict[str, Any] = queue.get()
     child.join()
     return outcome
+
+
+def report(figures: dict[str, Any], name: str) -> None:
+    """Print the figures and keep them in bench/out/<name>.json."""
+    import json
+
+    width = max(len(key) for key in figures)
+    for key, value in figures.items():
+        print(f"{key:>{width}}: {value}")
+    out = Path(__file__).resolve().parent / "out"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(figures, indent=2))

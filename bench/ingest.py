@@ -101,11 +101,7 @@ def main() -> None:
         "copy_seconds": round(copy_seconds, 2),
         "peak_rss_mb": round(outcome["peak_rss_mb"], 1),
     }
-    for key, value in figures.items():
-        print(f"{key:>20}: {value}")
-    out = ROOT / "bench" / "out"
-    out.mkdir(exist_ok=True)
-    (out / "ingest.json").write_text(json.dumps(figures, indent=2))
+    common.report(figures, "ingest")
 
 
 if __name__ == "__main__":
