@@ -84,7 +84,7 @@ def read_biom(path: Path) -> FeatureTable:
     if hdf5:
         _check_hdf5_size(path)
     try:
-        table = load_table(str(path))
+        table = _load_hdf5(path) if hdf5 else load_table(str(path))
     except (TableException, ValueError, KeyError, TypeError, OSError) as error:
         reason = str(error)
         if "duplicate" in reason.lower():
@@ -133,6 +133,25 @@ def read_biom(path: Path) -> FeatureTable:
             ]
     _check_values(out)
     return out
+
+
+def _joined_levels(value: Any) -> str | None:
+    """An HDF5 lineage (an array of byte strings per feature) as one '; '-joined string."""
+    try:
+        joined = b"; ".join([level for level in value if level]).decode("utf-8", "replace")
+    except TypeError:  # levels stored as text rather than bytes
+        joined = "; ".join([str(level) for level in value if level])
+    return joined or None
+
+
+def _load_hdf5(path: Path) -> Any:
+    """biom-format's HDF5 reader, with one join per lineage instead of a list of levels."""
+    import h5py
+    from biom import Table
+
+    parsers = {name: _joined_levels for name in ("taxonomy", "Taxonomy", "lineage", "Lineage")}
+    with h5py.File(path, "r") as handle:
+        return Table.from_hdf5(handle, parse_fs=parsers)
 
 
 def _lineage_value(value: Any) -> str | list[str] | None:
