@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gc
 import io
 import json
 import multiprocessing
@@ -77,6 +78,8 @@ def _ingest_child(
     # fairdb imports biom-format (and pandas, 40 MB) only when it first reads a BIOM file; a
     # worker pays that once, so it is left out of the timing.
     import biom  # noqa: F401
+
+    gc.freeze()  # as wsgi.py does once the app is built
 
     with app.app_context():
         dataset = db.session.get(Dataset, dataset_id)

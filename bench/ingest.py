@@ -11,6 +11,7 @@ in a child process so its peak RSS is its own.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing
 import resource
@@ -34,6 +35,7 @@ def _ingest_child(url: str, instance: str, path: str, out: multiprocessing.Queue
     from fairdb.services import ingest
 
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING"})
+    gc.freeze()  # as wsgi.py does once the app is built
     with app.app_context():
         user = db.session.query(User).one()
         dataset = db.session.query(Dataset).one()
