@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from fairdb.models.base import include_object
+
 config = context.config
 # Logging is configured by fairdb (JSON lines on stdout), not by alembic.ini.
 logger = logging.getLogger("alembic.env")
@@ -14,15 +16,6 @@ engine = target_db.engine
 config.set_main_option(
     "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
 )
-
-
-def include_object(object, name, type_, reflected, compare_to):
-    """Partitions of abundances (one per uploaded table) are data, not schema."""
-    if type_ == "table" and reflected and compare_to is None:
-        return not (name.startswith("abundances_") and name.removeprefix("abundances_").isdigit())
-    if type_ == "index" and reflected and compare_to is None and name:
-        return not name.startswith("abundances_")
-    return True
 
 
 def run_migrations_offline():

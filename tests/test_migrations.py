@@ -9,6 +9,7 @@ from sqlalchemy import inspect, text
 
 from fairdb import create_app
 from fairdb.extensions import db
+from fairdb.models.base import include_object
 from tests.conftest import app_config
 
 
@@ -24,7 +25,9 @@ def test_upgrade_on_empty_database_then_downgrade_then_upgrade(make_database, tm
         assert {"users", "auth_sessions"} <= _tables(db.engine)
 
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include_object}
+            )
             drift = compare_metadata(context, db.metadata)
         assert drift == [], f"models and migrations differ: {drift}"
 

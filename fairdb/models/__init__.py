@@ -3,6 +3,7 @@
 from fairdb.models.abundance import RANKS, Abundance, AbundanceTable, Feature, SampleTotal
 from fairdb.models.base import Base
 from fairdb.models.dataset import LICENSES, Dataset, Privacy, Upload, UploadAttempt
+from fairdb.models.membership import Collaborator, DatasetEvent, Membership
 from fairdb.models.sample import TYPED_COLUMNS, Sample
 from fairdb.models.user import AuthSession, Role, User
 
@@ -14,8 +15,11 @@ __all__ = [
     "AbundanceTable",
     "AuthSession",
     "Base",
+    "Collaborator",
     "Dataset",
+    "DatasetEvent",
     "Feature",
+    "Membership",
     "Privacy",
     "Role",
     "Sample",
