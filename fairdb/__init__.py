@@ -76,6 +76,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from fairdb.auth.views import bp as auth_bp
     from fairdb.browse.views import bp as browse_bp
+    from fairdb.curate.views import bp as curate_bp
     from fairdb.main.views import bp as main_bp
     from fairdb.uploads.views import bp as uploads_bp
 
@@ -83,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(uploads_bp)
     app.register_blueprint(browse_bp)
+    app.register_blueprint(curate_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -13,7 +13,7 @@ from fairdb.abundance.ingest import ORIENTATIONS, ingest_abundance
 from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, Role
-from fairdb.services import access, accounts, datasets, ingest, reports
+from fairdb.services import access, accounts, curation, datasets, ingest, reports
 from fairdb.services.passwords import password_problems
 
 fairdb_cli = AppGroup("fairdb", help="fairdb administration.")
@@ -98,6 +98,7 @@ def import_samples(
         db.session.rollback()
         _print_report(result, file.name)
         sys.exit(1)
+    curation.record_upload(dataset.id, owner, file.name, "samples", result.stored, result.summary)
     db.session.commit()
     click.echo(f"stored {result.stored} samples into dataset {dataset.id}")
 
@@ -145,6 +146,9 @@ def import_abundance(file: Path, dataset_id: int, taxonomy: Path | None, orienta
         db.session.rollback()
         _print_report(result, file.name)
         sys.exit(1)
+    curation.record_upload(
+        dataset.id, dataset.owner, file.name, "abundance", result.stored, result.summary
+    )
     db.session.commit()
     summary = result.summary
     click.echo(

@@ -16,12 +16,12 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from fairdb.auth.forms import LoginForm, RegisterForm
 from fairdb.extensions import db, limiter, login_manager
 from fairdb.models import User
-from fairdb.services import accounts
+from fairdb.services import access, accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -69,6 +69,7 @@ def _start_session(user: User) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@access.open_route
 @limiter.limit(
     lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
     key_func=_account_key,
@@ -100,6 +101,7 @@ def login() -> ResponseReturnValue:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@access.open_route
 def register() -> ResponseReturnValue:
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -123,7 +125,7 @@ def register() -> ResponseReturnValue:
 
 
 @bp.route("/logout", methods=["POST"])
-@login_required
+@access.signed_in_route
 def logout() -> ResponseReturnValue:
     token = current_user.get_id()
     accounts.close_session(token)

@@ -30,13 +30,8 @@ bp = Blueprint("browse", __name__)
 PREVIEW_ROWS = 50
 
 
-def _visible_dataset(dataset_id: int) -> Dataset:
-    dataset = db.get_or_404(Dataset, dataset_id)
-    access.require(access.can_see_dataset(current_user, dataset), exists_for_user=False)
-    return dataset
-
-
 @bp.route("/datasets")
+@access.open_route
 def datasets_list() -> ResponseReturnValue:
     counts = (
         select(Sample.dataset_id, func.count().label("n")).group_by(Sample.dataset_id).subquery()
@@ -50,9 +45,10 @@ def datasets_list() -> ResponseReturnValue:
     return render_template("browse/datasets.html", rows=rows)
 
 
-@bp.route("/datasets/<int:dataset_id>")
-def dataset(dataset_id: int) -> ResponseReturnValue:
-    found = _visible_dataset(dataset_id)
+@bp.route("/datasets/<int:dataset_id>", endpoint="dataset")
+@access.dataset_route(access.Need.CATALOGUE)
+def dataset_page(dataset: Dataset) -> ResponseReturnValue:
+    found = dataset
     see_samples = access.can_see_samples(current_user, found)
     preview: list[Sample] = []
     columns: list[str] = []
@@ -60,7 +56,7 @@ def dataset(dataset_id: int) -> ResponseReturnValue:
         preview = list(
             db.session.scalars(
                 select(Sample)
-                .where(Sample.dataset_id == found.id)
+                .where(access.samples_of(current_user, found))
                 .order_by(Sample.id)
                 .limit(PREVIEW_ROWS)
             )
@@ -89,31 +85,30 @@ def dataset(dataset_id: int) -> ResponseReturnValue:
         columns=columns,
         see_samples=see_samples,
         can_edit=access.can_edit_dataset(current_user, found),
+        can_manage=access.can_manage_dataset(current_user, found),
         license_name=LICENSES.get(found.license, found.license),
         cell=export.cell,
     )
 
 
 @bp.route("/datasets/<int:dataset_id>/samples.csv")
-def samples_csv(dataset_id: int) -> ResponseReturnValue:
-    found = _visible_dataset(dataset_id)
-    access.require(access.can_see_samples(current_user, found))
+@access.dataset_route(access.Need.SAMPLES)
+def samples_csv(dataset: Dataset) -> ResponseReturnValue:
+    found = dataset
     slug = re.sub(r"[^A-Za-z0-9]+", "-", found.title).strip("-")[:60] or "dataset"
     return Response(
-        stream_with_context(export.samples_csv(found)),
+        stream_with_context(export.samples_csv(found, access.samples_of(current_user, found))),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="fairdb-{found.id}-{slug}.csv"'},
     )
 
 
-def _table(dataset_id: int, table_id: int) -> tuple[Dataset, AbundanceTable]:
-    """A stored abundance table whose samples the user may see (404 otherwise)."""
-    found = _visible_dataset(dataset_id)
-    access.require(access.can_see_samples(current_user, found))
+def _table(dataset: Dataset, table_id: int) -> tuple[Dataset, AbundanceTable]:
+    """A stored abundance table of the dataset (whose route checked access), else 404."""
     table = db.session.get(AbundanceTable, table_id)
-    if table is None or table.dataset_id != found.id:
+    if table is None or table.dataset_id != dataset.id:
         abort(404)
-    return found, table
+    return dataset, table
 
 
 def _group_fields(dataset: Dataset) -> list[str]:
@@ -129,8 +124,9 @@ def _field_arg(dataset: Dataset, name: str) -> str | None:
 
 
 @bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>")
-def table(dataset_id: int, table_id: int) -> ResponseReturnValue:
-    found, record = _table(dataset_id, table_id)
+@access.dataset_route(access.Need.SAMPLES)
+def table(dataset: Dataset, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset, table_id)
     return render_template(
         "browse/table.html",
         dataset=found,
@@ -143,8 +139,9 @@ def table(dataset_id: int, table_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/composition.json")
-def composition(dataset_id: int, table_id: int) -> ResponseReturnValue:
-    found, record = _table(dataset_id, table_id)
+@access.dataset_route(access.Need.SAMPLES)
+def composition(dataset: Dataset, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset, table_id)
     level = request.args.get("level", "genus")
     if level not in analysis.COMPOSITION_LEVELS:
         abort(400, description=f"level must be one of {', '.join(analysis.COMPOSITION_LEVELS)}.")
@@ -160,8 +157,9 @@ def composition(dataset_id: int, table_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/alpha.json")
-def alpha(dataset_id: int, table_id: int) -> ResponseReturnValue:
-    found, record = _table(dataset_id, table_id)
+@access.dataset_route(access.Need.SAMPLES)
+def alpha(dataset: Dataset, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset, table_id)
     return jsonify(analysis.alpha_table(record, group=_field_arg(found, "group")))
 
 
@@ -176,8 +174,9 @@ def _metric() -> tuple[str, float]:
 
 
 @bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/ordination.json")
-def ordination(dataset_id: int, table_id: int) -> ResponseReturnValue:
-    found, record = _table(dataset_id, table_id)
+@access.dataset_route(access.Need.SAMPLES)
+def ordination(dataset: Dataset, table_id: int) -> ResponseReturnValue:
+    found, record = _table(dataset, table_id)
     metric, pseudocount = _metric()
     return jsonify(
         analysis.ordination(
@@ -187,8 +186,9 @@ def ordination(dataset_id: int, table_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/datasets/<int:dataset_id>/tables/<int:table_id>/distances.csv")
-def distances_csv(dataset_id: int, table_id: int) -> ResponseReturnValue:
-    _, record = _table(dataset_id, table_id)
+@access.dataset_route(access.Need.SAMPLES)
+def distances_csv(dataset: Dataset, table_id: int) -> ResponseReturnValue:
+    _, record = _table(dataset, table_id)
     metric, pseudocount = _metric()
     body, _total = analysis.distance_csv(record, metric, pseudocount=pseudocount)
     return Response(
@@ -203,15 +203,15 @@ def distances_csv(dataset_id: int, table_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/datasets/<int:dataset_id>/samples/<path:name>")
-def sample(dataset_id: int, name: str) -> ResponseReturnValue:
+@access.dataset_route(access.Need.SAMPLES)
+def sample(dataset: Dataset, name: str) -> ResponseReturnValue:
     """One sample: every cell as uploaded with what the checklist says it means, and its
     composition in each abundance table that holds it."""
-    found = _visible_dataset(dataset_id)
-    access.require(access.can_see_samples(current_user, found))
+    found = dataset
     record = db.session.scalars(
         select(Sample).where(Sample.dataset_id == found.id, Sample.samp_name == name)
     ).first()
-    if record is None:
+    if record is None or not access.can_see_sample(current_user, found, record):
         abort(404)
     shared = None
     if record.upload_id is not None:
@@ -247,8 +247,7 @@ def sample(dataset_id: int, name: str) -> ResponseReturnValue:
 
 
 @bp.route("/datasets/<int:dataset_id>/summary.json")
-def summary(dataset_id: int) -> ResponseReturnValue:
+@access.dataset_route(access.Need.SAMPLES)
+def summary(dataset: Dataset) -> ResponseReturnValue:
     """Counts of the dataset's samples by country, year, body site, host sex and age."""
-    found = _visible_dataset(dataset_id)
-    access.require(access.can_see_samples(current_user, found))
-    return jsonify(summaries.dataset_summary(found.id))
+    return jsonify(summaries.dataset_summary(dataset.id))

@@ -10,17 +10,20 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from fairdb.extensions import db, limiter
+from fairdb.services import access
 
 bp = Blueprint("main", __name__)
 logger = logging.getLogger(__name__)
 
 
 @bp.route("/")
+@access.open_route
 def index() -> ResponseReturnValue:
     return render_template("main/index.html")
 
 
 @bp.route("/healthz")
+@access.open_route
 @limiter.exempt
 def healthz() -> ResponseReturnValue:
     try:

@@ -1,49 +1,236 @@
 """The one access policy: who may see or change a dataset and its samples.
 
-Every view, query, export and API route asks here. A dataset the user may not even know about
-answers 404 (never 403), so its existence does not leak.
+Every view declares what it needs with one of the decorators below (`open_route`,
+`signed_in_route`, `dataset_route(need)`, `attempt_route`); the dataset decorators load the
+dataset, enforce the need and hand the view the dataset. Queries across datasets filter with
+`visible_datasets` and `readable_samples`. tests/test_access_matrix.py walks `app.url_map` and
+fails for any route without a declaration.
+
+- public: everyone sees the description and the samples.
+- restricted: everyone sees the description (so it can be found); samples, abundance data,
+  previews, statistics and downloads only members (owner, collaborators) and admins.
+- private: only members and admins; to anyone else it does not exist (404).
+- A sample's own privacy can only tighten its dataset's.
+
+Denied: an anonymous visitor is sent to sign in for any change (uploads, edits, settings),
+whether the dataset exists or not; otherwise 404 when the user may not know the dataset exists,
+the sign-in page for an anonymous visitor, 403 for a signed-in user.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import enum
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from flask import abort
-from sqlalchemy import ColumnElement, or_, true
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import ColumnElement, false, or_, select, true
 
-from fairdb.models import Dataset, Privacy
+from fairdb.extensions import db, login_manager
+from fairdb.models import Collaborator, Dataset, Membership, Privacy, Sample, UploadAttempt
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 
-def _is_owner_or_admin(user: Any, dataset: Dataset) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(user.is_admin or user.id == dataset.owner_id)
+class Role(enum.IntEnum):
+    """A user's standing on one dataset, weakest first; admins act as owners."""
+
+    NONE = 0
+    VIEWER = 1
+    EDITOR = 2
+    OWNER = 3
+
+
+class Need(enum.StrEnum):
+    """What a dataset route needs."""
+
+    CATALOGUE = "catalogue"  # the description: title, creators, license, citation
+    SAMPLES = "samples"  # sample records, abundance data, statistics, downloads
+    EDIT = "edit"  # uploads, metadata and sample edits
+    MANAGE = "manage"  # collaborators, privacy, deletion
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def role(user: Any, dataset: Dataset) -> Role:
+    """The user's role on the dataset, asked once per request and dataset."""
+    if not _signed_in(user):
+        return Role.NONE
+    if user.is_admin or user.id == dataset.owner_id:
+        return Role.OWNER
+    cache: dict[tuple[int, int], Role] = g.setdefault("fairdb_roles", {})
+    key = (user.id, dataset.id)
+    if key not in cache:
+        membership = db.session.scalar(
+            select(Collaborator.role).where(
+                Collaborator.dataset_id == dataset.id, Collaborator.user_id == user.id
+            )
+        )
+        cache[key] = {
+            None: Role.NONE,
+            Membership.VIEWER: Role.VIEWER,
+            Membership.EDITOR: Role.EDITOR,
+        }[membership]
+    return cache[key]
 
 
 def can_see_dataset(user: Any, dataset: Dataset) -> bool:
     """Its description and citation: public and restricted datasets are findable by anyone."""
-    return dataset.privacy is not Privacy.PRIVATE or _is_owner_or_admin(user, dataset)
+    return dataset.privacy is not Privacy.PRIVATE or role(user, dataset) >= Role.VIEWER
 
 
 def can_see_samples(user: Any, dataset: Dataset) -> bool:
-    """Sample-level data: public for all; restricted and private only for owner and admins."""
-    return dataset.privacy is Privacy.PUBLIC or _is_owner_or_admin(user, dataset)
+    """Sample-level data of the dataset as a whole."""
+    return dataset.privacy is Privacy.PUBLIC or role(user, dataset) >= Role.VIEWER
+
+
+def can_see_sample(user: Any, dataset: Dataset, sample: Sample) -> bool:
+    """One sample: its own privacy can only make it harder to see than its dataset."""
+    if role(user, dataset) >= Role.VIEWER:
+        return True
+    return dataset.privacy.at_least(sample.privacy) is Privacy.PUBLIC
 
 
 def can_edit_dataset(user: Any, dataset: Dataset) -> bool:
-    return _is_owner_or_admin(user, dataset)
+    return role(user, dataset) >= Role.EDITOR
+
+
+def can_manage_dataset(user: Any, dataset: Dataset) -> bool:
+    return role(user, dataset) >= Role.OWNER
+
+
+ALLOWED: dict[Need, Callable[[Any, Dataset], bool]] = {
+    Need.CATALOGUE: can_see_dataset,
+    Need.SAMPLES: can_see_samples,
+    Need.EDIT: can_edit_dataset,
+    Need.MANAGE: can_manage_dataset,
+}
+
+
+def _member_datasets(user: Any) -> Any:
+    return select(Collaborator.dataset_id).where(Collaborator.user_id == user.id)
 
 
 def visible_datasets(user: Any) -> ColumnElement[bool]:
     """A WHERE clause selecting the datasets whose description the user may see."""
-    if user is not None and getattr(user, "is_authenticated", False):
+    if _signed_in(user):
         if user.is_admin:
             return true()
-        return or_(Dataset.privacy != Privacy.PRIVATE, Dataset.owner_id == user.id)
+        return or_(
+            Dataset.privacy != Privacy.PRIVATE,
+            Dataset.owner_id == user.id,
+            Dataset.id.in_(_member_datasets(user)),
+        )
     return Dataset.privacy != Privacy.PRIVATE
 
 
+def member_datasets(user: Any) -> ColumnElement[bool]:
+    """A WHERE clause on datasets the user owns or collaborates on (everything, for admins)."""
+    if not _signed_in(user):
+        return false()
+    if user.is_admin:
+        return true()
+    return or_(Dataset.owner_id == user.id, Dataset.id.in_(_member_datasets(user)))
+
+
+def readable_samples(user: Any) -> ColumnElement[bool]:
+    """A WHERE clause on samples (joined to their dataset) the user may see record by record."""
+    public = (Dataset.privacy == Privacy.PUBLIC) & (
+        Sample.privacy.is_(None) | (Sample.privacy == Privacy.PUBLIC)
+    )
+    if not _signed_in(user):
+        return public
+    if user.is_admin:
+        return true()
+    return or_(public, member_datasets(user))
+
+
+def samples_of(user: Any, dataset: Dataset) -> ColumnElement[bool]:
+    """A WHERE clause on one dataset's samples (whose route checked Need.SAMPLES): members see
+    all of them, others only those whose own privacy does not tighten the dataset's."""
+    if role(user, dataset) >= Role.VIEWER:
+        return Sample.dataset_id == dataset.id
+    return (Sample.dataset_id == dataset.id) & (
+        Sample.privacy.is_(None) | (Sample.privacy == Privacy.PUBLIC)
+    )
+
+
 def require(allowed: bool, *, exists_for_user: bool = True) -> None:
-    """Stop the request: 404 when the user may not know the thing exists, else 403."""
-    if not allowed:
-        abort(403 if exists_for_user else 404)
+    """Stop the request: 404 when the user may not know the thing exists, else the sign-in
+    page for an anonymous visitor and 403 for a signed-in one."""
+    if allowed:
+        return
+    if not exists_for_user:
+        abort(404)
+    if not _signed_in(current_user):
+        abort(login_manager.unauthorized())
+    abort(403)
+
+
+def open_route(view: View) -> View:
+    """Anyone may call it (the view filters what it shows through this module)."""
+    view.access = "open"  # type: ignore[attr-defined]
+    return view
+
+
+def signed_in_route(view: View) -> View:
+    """Any signed-in user (their own things: new dataset, account)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require(_signed_in(current_user))
+        return view(*args, **kwargs)
+
+    wrapped.access = "signed in"  # type: ignore[attr-defined]
+    return cast(View, wrapped)
+
+
+def dataset_route(need: Need) -> Callable[[View], View]:
+    """A route under /datasets/<dataset_id>: loads the dataset, enforces the need, and calls
+    the view with `dataset=` in place of `dataset_id=`."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapped(*args: Any, dataset_id: int, **kwargs: Any) -> Any:
+            if need in (Need.EDIT, Need.MANAGE):
+                # Changes always need an account: sign in first, whichever the dataset (so
+                # the answer says nothing about whether it exists).
+                require(_signed_in(current_user))
+            dataset = db.session.get(Dataset, dataset_id)
+            if dataset is None:
+                abort(404)
+            require(can_see_dataset(current_user, dataset), exists_for_user=False)
+            require(ALLOWED[need](current_user, dataset))
+            return view(*args, dataset=dataset, **kwargs)
+
+        wrapped.access = f"dataset: {need.value}"  # type: ignore[attr-defined]
+        wrapped.need = need  # type: ignore[attr-defined]
+        return cast(View, wrapped)
+
+    return decorate
+
+
+def attempt_route(view: View) -> View:
+    """An upload attempt's report (by id) or progress (by token): only whoever made it, and
+    admins. A token not recorded yet (the page polls from the first byte) gives None."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require(_signed_in(current_user))
+        if "token" in kwargs:
+            token = kwargs.pop("token")
+            attempt = db.session.scalar(select(UploadAttempt).where(UploadAttempt.token == token))
+            if attempt is None:
+                return view(*args, attempt=None, **kwargs)
+        else:
+            attempt = db.session.get(UploadAttempt, kwargs.pop("attempt_id"))
+        if attempt is None or not (current_user.is_admin or attempt.user_id == current_user.id):
+            abort(404)
+        return view(*args, attempt=attempt, **kwargs)
+
+    wrapped.access = "own upload attempt"  # type: ignore[attr-defined]
+    return cast(View, wrapped)

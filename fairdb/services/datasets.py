@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Sample, Upload, User
+from fairdb.services.curation import record
 
 ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
 
@@ -95,6 +96,8 @@ def create_dataset(
     )
     db.session.add(dataset)
     db.session.flush()
+    created = {"title": dataset.title, "privacy": privacy.value}
+    record(dataset.id, owner, "created", "", None, created)
     return dataset
 
 

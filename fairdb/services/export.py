@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
@@ -61,8 +61,9 @@ def export_columns(dataset: Dataset) -> list[str]:
     ]
 
 
-def samples_csv(dataset: Dataset) -> Iterator[str]:
-    """The CSV text in pieces, streamed from a server-side cursor."""
+def samples_csv(dataset: Dataset, where: ColumnElement[bool] | None = None) -> Iterator[str]:
+    """The CSV text in pieces, streamed from a server-side cursor; `where` narrows the samples
+    (to those the reader may see, from the access policy)."""
     columns = export_columns(dataset)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -75,7 +76,7 @@ def samples_csv(dataset: Dataset) -> Iterator[str]:
     }
     query = (
         select(Sample)
-        .where(Sample.dataset_id == dataset.id)
+        .where(Sample.dataset_id == dataset.id if where is None else where)
         .order_by(Sample.id)
         .execution_options(yield_per=5000)
     )

@@ -24,9 +24,10 @@ PRIVACY_CHOICES = [
     SelectChoice(Privacy.PUBLIC.value, "Public: anyone can find, see and download the samples"),
     SelectChoice(
         Privacy.RESTRICTED.value,
-        "Restricted: anyone can find the description; samples only for you and admins",
+        "Restricted: anyone can find the description; samples only for you, your "
+        "collaborators and admins",
     ),
-    SelectChoice(Privacy.PRIVATE.value, "Private: only you and admins"),
+    SelectChoice(Privacy.PRIVATE.value, "Private: only you, your collaborators and admins"),
 ]
 
 

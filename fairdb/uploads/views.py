@@ -20,21 +20,21 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from fairdb.abundance.ingest import ingest_abundance
 from fairdb.checklists.model import checklist_names, get_checklist
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, UploadAttempt
-from fairdb.services import access, attempts, datasets, ingest, reports, templates
+from fairdb.services import access, attempts, curation, datasets, ingest, reports, templates
 from fairdb.uploads.forms import AbundanceForm, DatasetForm, UploadForm
 
 bp = Blueprint("uploads", __name__)
 
 
 @bp.route("/datasets/new", methods=["GET", "POST"])
-@login_required
+@access.signed_in_route
 def new_dataset() -> ResponseReturnValue:
     form = DatasetForm()
     if form.validate_on_submit():
@@ -55,6 +55,7 @@ def new_dataset() -> ResponseReturnValue:
 
 
 def _editable_dataset(dataset_id: int) -> Dataset:
+    """An attempt's dataset, still editable by its uploader (a removed editor loses reports)."""
     dataset = db.get_or_404(Dataset, dataset_id)
     access.require(access.can_see_dataset(current_user, dataset), exists_for_user=False)
     access.require(access.can_edit_dataset(current_user, dataset))
@@ -66,9 +67,8 @@ def _wants_json() -> bool:
 
 
 @bp.route("/datasets/<int:dataset_id>/upload", methods=["GET", "POST"])
-@login_required
-def upload(dataset_id: int) -> ResponseReturnValue:
-    dataset = _editable_dataset(dataset_id)
+@access.dataset_route(access.Need.EDIT)
+def upload(dataset: Dataset) -> ResponseReturnValue:
     form = UploadForm()
     if not form.validate_on_submit():
         return _form_page(form, "uploads/upload.html", dataset)
@@ -104,9 +104,8 @@ def _answer(
         return jsonify(
             status="rejected", error_count=result.error_count, report=report_url
         ), result.status
-    return _render_report(
-        _own_attempt(db.session.get(UploadAttempt, attempt_id)), dataset, status=result.status
-    )
+    attempt = db.get_or_404(UploadAttempt, attempt_id)  # recorded by _ingest a moment ago
+    return _render_report(attempt, dataset, status=result.status)
 
 
 def _form_page(form: FlaskForm, template: str, dataset: Dataset) -> ResponseReturnValue:
@@ -146,6 +145,9 @@ def _ingest(
         else:
             result = run(report_progress)
         if result.ok:
+            curation.record_upload(
+                dataset.id, current_user, filename, kind, result.stored, result.summary
+            )
             db.session.commit()
         else:
             db.session.rollback()
@@ -167,9 +169,8 @@ def _ingest(
 
 
 @bp.route("/datasets/<int:dataset_id>/abundance", methods=["GET", "POST"])
-@login_required
-def upload_abundance(dataset_id: int) -> ResponseReturnValue:
-    dataset = _editable_dataset(dataset_id)
+@access.dataset_route(access.Need.EDIT)
+def upload_abundance(dataset: Dataset) -> ResponseReturnValue:
     form = AbundanceForm()
     if not form.validate_on_submit():
         return _form_page(form, "uploads/abundance.html", dataset)
@@ -206,12 +207,6 @@ def upload_abundance(dataset_id: int) -> ResponseReturnValue:
     return _answer(result, attempt_id, dataset, message, target)
 
 
-def _own_attempt(attempt: UploadAttempt | None) -> UploadAttempt:
-    if attempt is None or not (current_user.is_admin or attempt.user_id == current_user.id):
-        abort(404)
-    return attempt
-
-
 def _render_report(attempt: UploadAttempt, dataset: Dataset, *, status: int) -> ResponseReturnValue:
     report = attempt.report or {}
     findings = reports.group_errors(report.get("errors", []))
@@ -229,27 +224,24 @@ def _render_report(attempt: UploadAttempt, dataset: Dataset, *, status: int) -> 
 
 
 @bp.route("/uploads/progress/<token>")
-@login_required
-def progress(token: str) -> ResponseReturnValue:
-    attempt = attempts.by_token(token)
+@access.attempt_route
+def progress(attempt: UploadAttempt | None) -> ResponseReturnValue:
+    """Polled while a file uploads, before its attempt may exist."""
     if attempt is None:
         return jsonify(status="waiting", rows_done=0)
-    attempt = _own_attempt(attempt)
     return jsonify(status=attempt.status, rows_done=attempt.rows_done)
 
 
 @bp.route("/uploads/<int:attempt_id>")
-@login_required
-def report(attempt_id: int) -> ResponseReturnValue:
-    attempt = _own_attempt(db.session.get(UploadAttempt, attempt_id))
+@access.attempt_route
+def report(attempt: UploadAttempt) -> ResponseReturnValue:
     dataset = _editable_dataset(attempt.dataset_id)
     return _render_report(attempt, dataset, status=200)
 
 
 @bp.route("/uploads/<int:attempt_id>/report.csv")
-@login_required
-def report_csv(attempt_id: int) -> ResponseReturnValue:
-    attempt = _own_attempt(db.session.get(UploadAttempt, attempt_id))
+@access.attempt_route
+def report_csv(attempt: UploadAttempt) -> ResponseReturnValue:
     _editable_dataset(attempt.dataset_id)
     body = reports.report_csv((attempt.report or {}).get("errors", []))
     name = Path(attempt.filename).stem or "upload"
@@ -261,6 +253,7 @@ def report_csv(attempt_id: int) -> ResponseReturnValue:
 
 
 @bp.route("/checklists/<name>/template.<fmt>")
+@access.open_route
 def template(name: str, fmt: str) -> ResponseReturnValue:
     if name not in checklist_names() or fmt not in ("csv", "xlsx"):
         abort(404)

@@ -1,0 +1,2 @@
+"""The curate blueprint: editing a dataset's description, privacy, collaborators, deletion,
+and its history."""

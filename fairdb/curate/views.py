@@ -1,0 +1,152 @@
+"""Routes of the curate blueprint: edit a dataset, its settings (privacy, collaborators),
+deletion, and its history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from fairdb.curate.forms import (
+    CollaboratorForm,
+    DeleteForm,
+    EditDatasetForm,
+    EmptyForm,
+    PrivacyForm,
+)
+from fairdb.extensions import db
+from fairdb.models import Dataset, Membership, Privacy
+from fairdb.services import access, curation, datasets
+
+bp = Blueprint("curate", __name__)
+
+
+@bp.route("/datasets/<int:dataset_id>/edit", methods=["GET", "POST"])
+@access.dataset_route(access.Need.EDIT)
+def edit(dataset: Dataset) -> ResponseReturnValue:
+    form = EditDatasetForm()
+    if request.method == "GET":
+        form.title.data = dataset.title
+        form.description.data = dataset.description
+        form.creators.data = datasets.format_creators(dataset.creators)
+        form.keywords.data = ", ".join(dataset.keywords)
+        form.license.data = dataset.license
+    elif form.validate_on_submit():
+        changed = curation.update_dataset(
+            dataset,
+            current_user,
+            title=(form.title.data or "").strip(),
+            description=form.description.data or "",
+            creators=datasets.parse_creators(form.creators.data or "") or dataset.creators,
+            keywords=datasets.parse_keywords(form.keywords.data or ""),
+            license=form.license.data,
+        )
+        db.session.commit()
+        flash(
+            f"Saved: {', '.join(changed)}." if changed else "Nothing changed.",
+            "success" if changed else "info",
+        )
+        return redirect(url_for("browse.dataset", dataset_id=dataset.id), code=303)
+    return render_template("curate/edit.html", dataset=dataset, form=form), (
+        400 if form.errors else 200
+    )
+
+
+def _settings_page(
+    dataset: Dataset,
+    *,
+    member_form: CollaboratorForm | None = None,
+    privacy_form: PrivacyForm | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    privacy_form = privacy_form or PrivacyForm(privacy=dataset.privacy.value)
+    return (
+        render_template(
+            "curate/settings.html",
+            dataset=dataset,
+            members=curation.collaborators(dataset),
+            member_form=member_form or CollaboratorForm(),
+            privacy_form=privacy_form,
+            remove_form=EmptyForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/datasets/<int:dataset_id>/settings")
+@access.dataset_route(access.Need.MANAGE)
+def settings(dataset: Dataset) -> ResponseReturnValue:
+    return _settings_page(dataset)
+
+
+@bp.route("/datasets/<int:dataset_id>/collaborators", methods=["POST"])
+@access.dataset_route(access.Need.MANAGE)
+def add_collaborator(dataset: Dataset) -> ResponseReturnValue:
+    form = CollaboratorForm()
+    if form.validate_on_submit():
+        try:
+            member = curation.add_collaborator(
+                dataset, current_user, form.email.data or "", Membership(form.role.data)
+            )
+        except curation.CurationError as error:
+            form.email.errors = [str(error)]
+        else:
+            db.session.commit()
+            flash(f"{member.user.display_name} is now a {member.role.value}.", "success")
+            return redirect(url_for("curate.settings", dataset_id=dataset.id), code=303)
+    return _settings_page(dataset, member_form=form, status=400)
+
+
+@bp.route("/datasets/<int:dataset_id>/collaborators/<int:user_id>/remove", methods=["POST"])
+@access.dataset_route(access.Need.MANAGE)
+def remove_collaborator(dataset: Dataset, user_id: int) -> ResponseReturnValue:
+    if not EmptyForm().validate_on_submit():
+        return _settings_page(dataset, status=400)
+    try:
+        curation.remove_collaborator(dataset, current_user, user_id)
+    except curation.CurationError as error:
+        flash(str(error), "error")
+        return redirect(url_for("curate.settings", dataset_id=dataset.id), code=303)
+    db.session.commit()
+    flash("Collaborator removed; their access ends with their next request.", "success")
+    return redirect(url_for("curate.settings", dataset_id=dataset.id), code=303)
+
+
+@bp.route("/datasets/<int:dataset_id>/privacy", methods=["POST"])
+@access.dataset_route(access.Need.MANAGE)
+def privacy(dataset: Dataset) -> ResponseReturnValue:
+    form = PrivacyForm()
+    if not form.validate_on_submit():
+        return _settings_page(dataset, privacy_form=form, status=400)
+    if curation.set_privacy(dataset, current_user, Privacy(form.privacy.data)):
+        db.session.commit()
+        flash(f"The dataset is now {dataset.privacy.value}.", "success")
+    return redirect(url_for("curate.settings", dataset_id=dataset.id), code=303)
+
+
+@bp.route("/datasets/<int:dataset_id>/delete", methods=["GET", "POST"])
+@access.dataset_route(access.Need.MANAGE)
+def delete(dataset: Dataset) -> ResponseReturnValue:
+    form = DeleteForm()
+    if form.validate_on_submit():
+        if (form.confirm.data or "").strip() != dataset.title.strip():
+            form.confirm.errors = [
+                "That is not the dataset's title: type it exactly to confirm the deletion."
+            ]
+        else:
+            title = dataset.title
+            curation.delete_dataset(dataset, current_user)
+            db.session.commit()
+            flash(f"Dataset “{title}” and all its samples and tables were deleted.", "success")
+            return redirect(url_for("browse.datasets_list"), code=303)
+    return render_template("curate/delete.html", dataset=dataset, form=form), (
+        400 if form.errors else 200
+    )
+
+
+@bp.route("/datasets/<int:dataset_id>/history")
+@access.dataset_route(access.Need.SAMPLES)
+def history(dataset: Dataset) -> ResponseReturnValue:
+    return render_template(
+        "curate/history.html", dataset=dataset, events=curation.history(dataset.id)
+    )
