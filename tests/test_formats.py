@@ -21,8 +21,7 @@ from openpyxl import load_workbook
 from openpyxl.worksheet import _writer as openpyxl_writer
 
 from fairdb.services import formats
-from fairdb.services.export import escape_cell
-from fairdb.services.formats import FORMATS, Cell, stream_rows, zip_bundle
+from fairdb.services.formats import FORMATS, Cell, escape_cell, stream_rows, zip_bundle
 
 HEADER = ["samp_name", "site", "depth", "ph", "note"]
 ROWS: list[list[Cell]] = [

@@ -214,7 +214,7 @@ def test_a_large_file_downloads_exactly_as_written(owner_client):
     assert len(back) == 1_200
     for record in records:
         again = back[record["samp_name"]]
-        # Formula-like cells carry an apostrophe in downloads (see export.escape_cell).
+        # Formula-like cells carry an apostrophe in downloads (see formats.escape_cell).
         cells = {k: re.sub(r"^'('*[=+\-@\t\r])", r"\1", again.get(k, "")) for k in record}
         assert cells == record, record["samp_name"]
 

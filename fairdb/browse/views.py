@@ -3,7 +3,10 @@ abundance table pages with their chart data."""
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -24,7 +27,7 @@ from fairdb.abundance import analysis, diversity
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample, Upload
-from fairdb.services import access, citation, datasets, export, summaries
+from fairdb.services import access, citation, datasets, export, formats, search, summaries
 
 bp = Blueprint("browse", __name__)
 PREVIEW_ROWS = 50
@@ -66,7 +69,7 @@ def dataset_page(dataset: Dataset) -> ResponseReturnValue:
     url = url_for("browse.dataset", dataset_id=found.id, _external=True)
     publisher = current_app.config["SITE_NAME"]
     download = (
-        url_for("browse.samples_csv", dataset_id=found.id, _external=True)
+        url_for("browse.samples_download", dataset_id=found.id, fmt="csv", _external=True)
         if see_samples and count
         else None
     )
@@ -91,16 +94,69 @@ def dataset_page(dataset: Dataset) -> ResponseReturnValue:
     )
 
 
-@bp.route("/datasets/<int:dataset_id>/samples.csv")
-@access.dataset_route(access.Need.SAMPLES)
-def samples_csv(dataset: Dataset) -> ResponseReturnValue:
-    found = dataset
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", found.title).strip("-")[:60] or "dataset"
+def _slug(dataset: Dataset) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", dataset.title).strip("-")[:60] or "dataset"
+
+
+def _download(pieces: Any, fmt: str, filename: str) -> Response:
+    kind = formats.FORMATS[fmt]
     return Response(
-        stream_with_context(export.samples_csv(found, access.samples_of(current_user, found))),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="fairdb-{found.id}-{slug}.csv"'},
+        stream_with_context(pieces),
+        mimetype=kind.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}{kind.extension}"'},
     )
+
+
+@bp.route("/datasets/<int:dataset_id>/samples.<fmt>")
+@access.dataset_route(access.Need.SAMPLES)
+def samples_download(dataset: Dataset, fmt: str) -> ResponseReturnValue:
+    """Every sample the reader may see, every column, in the uploaded shape."""
+    if fmt not in formats.FORMATS:
+        abort(404)
+    columns, rows = export.sample_rows(dataset, access.samples_of(current_user, dataset))
+    return _download(
+        formats.stream_rows(columns, rows, fmt), fmt, f"fairdb-{dataset.id}-{_slug(dataset)}"
+    )
+
+
+@bp.route("/datasets/<int:dataset_id>/bundle.zip")
+@access.dataset_route(access.Need.SAMPLES)
+def bundle(dataset: Dataset) -> ResponseReturnValue:
+    """One ZIP: the samples (CSV), each abundance table (sparse TSV), a DataCite-style
+    metadata file and a README, streamed."""
+    url = url_for("browse.dataset", dataset_id=dataset.id, _external=True)
+    publisher = current_app.config["SITE_NAME"]
+    count = datasets.sample_count(dataset.id)
+    tables = datasets.tables_of(dataset.id)
+    metadata = citation.datacite(dataset, url, publisher, sample_count=count)
+    readme = render_template(
+        "browse/bundle_readme.txt",
+        dataset=dataset,
+        url=url,
+        citation=citation.citation_text(dataset, url, publisher),
+        tables=tables,
+        count=count,
+    )
+    columns, rows = export.sample_rows(dataset, access.samples_of(current_user, dataset))
+    members: list[tuple[str, Any]] = [
+        ("README.txt", [readme.encode()]),
+        ("datacite.json", [json.dumps(metadata, indent=2, ensure_ascii=False).encode()]),
+        ("samples.csv", formats.stream_rows(columns, rows, "csv")),
+    ]
+    readable = access.samples_of(current_user, dataset)
+    members += [
+        (f"abundance/table-{table.id}.tsv", export.entries_tsv(table, readable)) for table in tables
+    ]
+    response = Response(
+        stream_with_context(formats.zip_bundle(members)),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="fairdb-{dataset.id}-{_slug(dataset)}.zip"'
+            )
+        },
+    )
+    return response
 
 
 def _table(dataset: Dataset, table_id: int) -> tuple[Dataset, AbundanceTable]:
@@ -251,3 +307,65 @@ def sample(dataset: Dataset, name: str) -> ResponseReturnValue:
 def summary(dataset: Dataset) -> ResponseReturnValue:
     """Counts of the dataset's samples by country, year, body site, host sex and age."""
     return jsonify(summaries.dataset_summary(dataset.id))
+
+
+def _search_columns() -> dict[str, str]:
+    """Columns a search can show: the MIxS human-gut fields, by name, with their labels."""
+    checklist = get_checklist("MimsHumanGut")
+    return {spec.name: spec.title or spec.name for spec in checklist.fields}
+
+
+def _query() -> search.SampleQuery:
+    try:
+        return search.parse(request.args, known_columns=set(_search_columns()))
+    except search.QueryError as error:
+        abort(400, description=f"{error.parameter}: {error.message}")
+
+
+@bp.route("/samples")
+@access.open_route
+def samples() -> ResponseReturnValue:
+    """Search samples across every dataset the user may read; shareable through its URL."""
+    query = _query()
+    total, facets = search.facet_counts(current_user, query)
+    found = search.page(current_user, query)
+    args = request.args.to_dict(flat=False)
+    args.pop("cursor", None)
+    here = url_for("browse.samples")
+    next_url = (
+        f"{here}?{urlencode({**args, 'cursor': found.next_cursor}, doseq=True)}"
+        if found.next_cursor
+        else None
+    )
+    first_url = f"{here}?{urlencode(args, doseq=True)}" if query.cursor is not None else None
+    template = (
+        "browse/_search_results.html" if request.args.get("partial") else "browse/search.html"
+    )
+    return render_template(
+        template,
+        query=query,
+        total=total,
+        facets=facets,
+        facet_labels={name: label for name, (label, _) in search.FACETS.items()},
+        page=found,
+        next_url=next_url,
+        first_url=first_url,
+        columns=_search_columns(),
+        sorts=search.SORT_LABELS,
+        download_query=urlencode(
+            {k: v for k, v in args.items() if k not in ("partial", "limit")}, doseq=True
+        ),
+    )
+
+
+@bp.route("/samples/download.<fmt>")
+@access.open_route
+def samples_search_download(fmt: str) -> ResponseReturnValue:
+    """Every sample the search finds (that the user may see), in the chosen columns."""
+    if fmt not in formats.FORMATS:
+        abort(404)
+    query = _query()
+    query.cursor = None
+    header = ["dataset_id", "dataset_title", *query.columns]
+    rows = search.rows_for_download(current_user, query)
+    return _download(formats.stream_rows(header, rows, fmt), fmt, "fairdb-samples")

@@ -1,34 +1,22 @@
-"""Downloads of a dataset's samples as CSV, in the shape they were uploaded (lossless).
+"""A dataset's samples in the shape they were uploaded (lossless), and its abundance tables as
+sparse long-format TSV, for downloads in any of `formats.FORMATS`.
 
-Formula-like text cells (=, +, -, @, tab, CR; not numbers) get a leading apostrophe so
-spreadsheets show them as text; the upload reader removes exactly that apostrophe again, so a
+In CSV, TSV and XLSX, formula-like text cells (=, +, -, @, tab, CR; not numbers) get a leading
+apostrophe (formats.escape_cell); the upload reader removes exactly that apostrophe again, so a
 download uploads back unchanged.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import re
 from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, text
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
-from fairdb.models import Dataset, Sample, Upload
-
-# Also text that already starts with apostrophes before such a character, so that removing one
-# apostrophe on upload always gives back exactly what was stored.
-FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
-NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
-
-
-def escape_cell(value: str) -> str:
-    """A leading apostrophe for text a spreadsheet would run as a formula; numbers untouched."""
-    if FORMULA_LIKE.match(value) and not NUMBER.match(value):
-        return "'" + value
-    return value
+from fairdb.models import Abundance, AbundanceTable, Dataset, Feature, Sample, Upload
+from fairdb.services import formats
 
 
 def export_columns(dataset: Dataset) -> list[str]:
@@ -61,13 +49,13 @@ def export_columns(dataset: Dataset) -> list[str]:
     ]
 
 
-def samples_csv(dataset: Dataset, where: ColumnElement[bool] | None = None) -> Iterator[str]:
-    """The CSV text in pieces, streamed from a server-side cursor; `where` narrows the samples
-    (to those the reader may see, from the access policy)."""
+def sample_rows(
+    dataset: Dataset, where: ColumnElement[bool] | None = None
+) -> tuple[list[str], Iterator[list[str]]]:
+    """The dataset's columns and its samples' cells in the uploaded shape, streamed in
+    5,000-row batches from a server-side cursor; `where` narrows the samples (to those the
+    reader may see, from the access policy)."""
     columns = export_columns(dataset)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
     shared = {
         upload_id: cells
         for upload_id, cells in db.session.execute(
@@ -80,14 +68,55 @@ def samples_csv(dataset: Dataset, where: ColumnElement[bool] | None = None) -> I
         .order_by(Sample.id)
         .execution_options(yield_per=5000)
     )
-    for number, sample in enumerate(db.session.scalars(query), start=1):
-        common = shared.get(sample.upload_id) if sample.upload_id is not None else None
-        writer.writerow([escape_cell(cell(sample, c, common)) for c in columns])
-        if number % 5000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+
+    def rows() -> Iterator[list[str]]:
+        for sample in db.session.scalars(query):
+            common = shared.get(sample.upload_id) if sample.upload_id is not None else None
+            yield [cell(sample, c, common) for c in columns]
+
+    return columns, rows()
+
+
+def samples_csv(dataset: Dataset, where: ColumnElement[bool] | None = None) -> Iterator[bytes]:
+    """The dataset's samples as CSV bytes (formula-like cells escaped, see formats)."""
+    columns, rows = sample_rows(dataset, where)
+    return formats.stream_rows(columns, rows, "csv")
+
+
+def entries_tsv(table: AbundanceTable, readable: ColumnElement[bool]) -> Iterator[bytes]:
+    """An abundance table as sparse long-format TSV: one line per non-zero entry (feature id,
+    lineage, sample name, value), streamed in feature order; only the samples `readable`
+    selects (the access policy's clause)."""
+    features = dict(
+        db.session.execute(
+            select(Feature.id, Feature.feature_id).where(Feature.table_id == table.id)
+        ).all()
+    )
+    lineages = dict(
+        db.session.execute(
+            select(Feature.id, Feature.lineage).where(Feature.table_id == table.id)
+        ).all()
+    )
+    names = dict(
+        db.session.execute(
+            select(Sample.id, Sample.samp_name).where(
+                Sample.dataset_id == table.dataset_id, readable
+            )
+        ).all()
+    )
+    entries = db.session.execute(
+        select(Abundance.feature_id, Abundance.sample_id, Abundance.value)
+        .where(Abundance.feature_id.between(table.first_feature_id, table.last_feature_id))
+        .order_by(Abundance.feature_id, Abundance.sample_id)
+        .execution_options(yield_per=20_000)
+    )
+
+    def rows() -> Iterator[list[Any]]:
+        for feature, sample, value in entries:
+            if sample in names:
+                yield [features[feature], lineages.get(feature), names[sample], value]
+
+    return formats.stream_rows(["feature_id", "lineage", "sample", "value"], rows(), "tsv")
 
 
 # Fields whose typed columns can rebuild the cell, and one typed column that shows it is filled.
@@ -110,9 +139,10 @@ TYPED_SOURCES = {
 }
 
 
-def cell(sample: Sample, name: str, shared: dict[str, str] | None = None) -> str:
+def cell(sample: Any, name: str, shared: dict[str, str] | None = None) -> str:
     """A sample's cell as it was uploaded: its own raw text if kept (null: none), else the
-    value its upload's samples share, else rebuilt from typed values."""
+    value its upload's samples share, else rebuilt from typed values. `sample` is a Sample or
+    a result row with the same columns."""
     if name in sample.attributes:
         value = sample.attributes[name]
         return "" if value is None else str(value)
@@ -126,7 +156,7 @@ def number_text(value: float) -> str:
     return str(int(value)) if value.is_integer() else repr(value)
 
 
-def canonical(sample: Sample, name: str) -> str | None:
+def canonical(sample: Any, name: str) -> str | None:
     """The cell a typed field is written back as when `attributes` holds no raw text for it
     (mirrors checklists.bulk._rebuilt_expr)."""
     if name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat"):

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 import tempfile
 import time
 import zipfile
@@ -21,7 +22,18 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from fairdb.services.export import escape_cell
+# Also text that already starts with apostrophes before such a character, so that removing one
+# apostrophe on upload always gives back exactly what was stored.
+FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
+NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def escape_cell(value: str) -> str:
+    """A leading apostrophe for text a spreadsheet would run as a formula; numbers untouched."""
+    if FORMULA_LIKE.match(value) and not NUMBER.match(value):
+        return "'" + value
+    return value
+
 
 Cell = str | int | float | None
 

@@ -1,0 +1,442 @@
+"""Sample search across every dataset the user may read: filters, facet counts, keyset pages.
+
+A query is parsed once from the URL (so a search is shareable) into `SampleQuery`; `where()`
+turns it into one WHERE clause that always includes the access policy's `readable_samples`.
+Facet counts come from one GROUPING SETS pass; pages are keyset pages on (sort key, id), so the
+millionth row costs what the first does when the order is the id's.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+
+from fairdb.extensions import db
+from fairdb.models import (
+    TYPED_COLUMNS,
+    Abundance,
+    Dataset,
+    Feature,
+    Sample,
+    SampleTotal,
+    Upload,
+)
+from fairdb.services import access
+from fairdb.services.export import cell
+
+# Facets: URL parameter -> (label, column). Counts are shown for each.
+FACETS: dict[str, tuple[str, Any]] = {
+    "dataset": ("Dataset", Sample.dataset_id),
+    "country": ("Country", Sample.geo_country),
+    "body_site": ("Body site", Sample.host_body_site_label),
+    "sex": ("Host sex", Sample.host_sex),
+    "disease": ("Disease status", Sample.host_disease_stat),
+    "seq_meth": ("Sequencing method", Sample.seq_meth),
+}
+FACET_TOP = 30
+
+age_in_years = case(
+    (Sample.host_age_unit.in_(("year", "years", "y", "yr", "a")), Sample.host_age_value),
+    (Sample.host_age_unit.in_(("month", "months", "mo")), Sample.host_age_value / 12.0),
+    (Sample.host_age_unit.in_(("week", "weeks", "wk")), Sample.host_age_value * 7 / 365.25),
+    (Sample.host_age_unit.in_(("day", "days", "d")), Sample.host_age_value / 365.25),
+    else_=None,
+)
+
+# Sort orders: name -> (column, descending). Only "id" is backed by an index for any page.
+SORTS: dict[str, tuple[Any, bool]] = {
+    "": (Sample.id, False),
+    "name": (Sample.samp_name, False),
+    "date": (Sample.collection_date, False),
+    "-date": (Sample.collection_date, True),
+    "age": (age_in_years, False),
+}
+SORT_LABELS = {
+    "": "Upload order",
+    "name": "Sample name",
+    "date": "Collection date, oldest first",
+    "-date": "Collection date, newest first",
+    "age": "Host age, youngest first",
+}
+
+DEFAULT_COLUMNS = (
+    "samp_name",
+    "geo_loc_name",
+    "collection_date",
+    "host_sex",
+    "host_age",
+    "host_body_site",
+    "host_disease_stat",
+    "seq_meth",
+)
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1000
+WORD = re.compile(r"[\w.:-]+", re.UNICODE)
+
+
+class QueryError(ValueError):
+    """A URL parameter that cannot be read, with the fix."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+        self.message = message
+
+
+@dataclass
+class SampleQuery:
+    text: str = ""
+    facets: dict[str, list[str]] = field(default_factory=dict)
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    age_min: float | None = None
+    age_max: float | None = None
+    taxon: str = ""
+    taxon_min: float = 0.0  # percent of the sample's total
+    sort: str = ""
+    columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
+    limit: int = PAGE_SIZE
+    cursor: tuple[Any, int] | None = None
+
+    def words(self) -> list[str]:
+        return WORD.findall(self.text.lower())[:10]
+
+
+def _date(parameter: str, value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as error:
+        raise QueryError(parameter, f"{value!r} is not a date: write it as 2021-06-30.") from error
+
+
+def _number(parameter: str, value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError as error:
+        raise QueryError(parameter, f"{value!r} is not a number.") from error
+    if not low <= number <= high:
+        raise QueryError(parameter, f"{value!r} is outside {low:g} to {high:g}.")
+    return number
+
+
+def parse(args: Mapping[str, Any], *, known_columns: set[str]) -> SampleQuery:
+    """A query from URL parameters (werkzeug MultiDict or a plain mapping of lists)."""
+
+    def values(name: str) -> list[str]:
+        getter = getattr(args, "getlist", None)
+        raw = getter(name) if getter else args.get(name, [])
+        return [v.strip() for v in (raw if isinstance(raw, list) else [raw]) if v and v.strip()]
+
+    def one(name: str) -> str:
+        found = values(name)
+        return found[0] if found else ""
+
+    query = SampleQuery(text=one("q")[:500])
+    for name in FACETS:
+        chosen = values(name)
+        if name == "dataset":
+            for value in chosen:
+                if not value.isdigit():
+                    raise QueryError("dataset", f"{value!r} is not a dataset number.")
+        if chosen:
+            query.facets[name] = chosen[:100]
+    if one("date_from"):
+        query.date_from = _date("date_from", one("date_from"))
+    if one("date_to"):
+        query.date_to = _date("date_to", one("date_to"))
+    if one("age_min"):
+        query.age_min = _number("age_min", one("age_min"), 0, 150)
+    if one("age_max"):
+        query.age_max = _number("age_max", one("age_max"), 0, 150)
+    query.taxon = one("taxon")[:200]
+    if one("taxon_min"):
+        query.taxon_min = _number("taxon_min", one("taxon_min"), 0, 100)
+    query.sort = one("sort")
+    if query.sort not in SORTS:
+        raise QueryError("sort", f"choose one of {', '.join(repr(s) for s in SORTS)}.")
+    columns = values("cols")
+    if columns:
+        unknown = [c for c in columns if c not in known_columns]
+        if unknown:
+            raise QueryError("cols", f"unknown column {unknown[0]!r}.")
+        query.columns = ["samp_name", *[c for c in columns if c != "samp_name"]][:40]
+    if one("limit"):
+        query.limit = int(_number("limit", one("limit"), 1, MAX_PAGE_SIZE))
+    if one("cursor"):
+        query.cursor = decode_cursor(one("cursor"))
+    return query
+
+
+def encode_cursor(key: Any, sample_id: int) -> str:
+    if isinstance(key, dt.date):
+        key = {"d": key.isoformat()}
+    raw = json.dumps([key, sample_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        key, sample_id = json.loads(raw)
+        if isinstance(key, dict):
+            key = dt.date.fromisoformat(key["d"])
+        if not isinstance(sample_id, int) or isinstance(key, (list, dict)):
+            raise TypeError("cursor shape")
+    except (ValueError, TypeError, KeyError) as error:
+        raise QueryError(
+            "cursor", "this page link is damaged: start again from the first page."
+        ) from error
+    return key, sample_id
+
+
+def _taxon_samples(taxon: str, share: float) -> Select[Any]:
+    """Ids of samples in which the taxon (at any rank) makes up at least `share` percent of
+    the sample's total, in any abundance table (features' `taxa` GIN index finds them)."""
+    return (
+        select(Abundance.sample_id)
+        .join(Feature, Feature.id == Abundance.feature_id)
+        .join(
+            SampleTotal,
+            and_(
+                SampleTotal.table_id == Feature.table_id,
+                SampleTotal.sample_id == Abundance.sample_id,
+            ),
+        )
+        .where(Feature.taxa.contains([taxon]))
+        .group_by(Abundance.sample_id, SampleTotal.total)
+        .having(func.sum(Abundance.value) >= share / 100.0 * SampleTotal.total)
+    )
+
+
+def _word_clause(word: str) -> ColumnElement[bool]:
+    """A sample matches a word when one of its words starts with it, in the typed text columns
+    (the same columns the facets show) or its name and subject id."""
+    prefix = re.sub(r"([%_\\])", r"\\\1", word) + "%"
+    anywhere = "%" + prefix if len(word) >= 3 else prefix
+    columns = (
+        Sample.samp_name,
+        Sample.host_subject_id,
+        Sample.geo_country,
+        Sample.geo_region,
+        Sample.geo_place,
+        Sample.host_body_site_label,
+        Sample.env_medium_label,
+        Sample.host_disease_stat,
+        Sample.seq_meth,
+        Sample.host_sex,
+    )
+    return or_(*[column.ilike(anywhere) for column in columns])
+
+
+def where(user: Any, query: SampleQuery, *, skip: str | None = None) -> ColumnElement[bool]:
+    """Every condition of the query (but the facet `skip`, for its own counts), always with
+    the access policy."""
+    conditions: list[ColumnElement[bool]] = [access.readable_samples(user)]
+    for name, chosen in query.facets.items():
+        if name == skip:
+            continue
+        column = FACETS[name][1]
+        if name == "dataset":
+            conditions.append(column.in_([int(v) for v in chosen]))
+        else:
+            wanted = [v for v in chosen if v != NOT_GIVEN]
+            parts = [column.in_(wanted)] if wanted else []
+            if NOT_GIVEN in chosen:
+                parts.append(column.is_(None))
+            conditions.append(or_(*parts) if parts else false())
+    if query.date_from is not None:
+        conditions.append(Sample.collection_date >= query.date_from)
+    if query.date_to is not None:
+        conditions.append(Sample.collection_date <= query.date_to)
+    if query.age_min is not None:
+        conditions.append(age_in_years >= query.age_min)
+    if query.age_max is not None:
+        conditions.append(age_in_years <= query.age_max)
+    for word in query.words():
+        conditions.append(_word_clause(word))
+    if query.taxon:
+        conditions.append(Sample.id.in_(_taxon_samples(query.taxon, query.taxon_min)))
+    return and_(true(), *conditions)
+
+
+NOT_GIVEN = "(not given)"
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    chosen: bool
+
+
+def facet_counts(user: Any, query: SampleQuery) -> tuple[int, dict[str, list[FacetValue]]]:
+    """The number of matching samples and, per facet, its values with counts. A facet's counts
+    ignore that facet's own choice (so the other values stay reachable), as in CKAN or Qiita."""
+    chosen_facets = [name for name in FACETS if name in query.facets]
+    total = 0
+    counts: dict[str, list[tuple[Any, int]]] = {name: [] for name in FACETS}
+    # One pass for the facets without a choice (and the total); one per chosen facet.
+    free = [name for name in FACETS if name not in chosen_facets]
+    sets = [FACETS[name][1] for name in free]
+    base = (
+        select(*sets, *[func.grouping(c) for c in sets], func.count())
+        .select_from(Sample)
+        .join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(where(user, query))
+        .group_by(func.grouping_sets(*[tuple_(c) for c in sets], tuple_()))
+    )
+    for row in db.session.execute(base):
+        keys, flags, n = row[: len(sets)], row[len(sets) : 2 * len(sets)], row[-1]
+        grouped = [name for name, flag in zip(free, flags, strict=True) if flag == 0]
+        if not grouped:
+            total = n
+            continue
+        name = grouped[0]
+        counts[name].append((keys[free.index(name)], n))
+    for name in chosen_facets:
+        column = FACETS[name][1]
+        rows = db.session.execute(
+            select(column, func.count())
+            .select_from(Sample)
+            .join(Dataset, Dataset.id == Sample.dataset_id)
+            .where(where(user, query, skip=name))
+            .group_by(column)
+        )
+        counts[name] = [(value, n) for value, n in rows]
+    titles: dict[int, str] = {}
+    dataset_ids = [v for v, _ in counts["dataset"] if v is not None] + [
+        int(v) for v in query.facets.get("dataset", [])
+    ]
+    if dataset_ids:
+        titles = dict(
+            db.session.execute(
+                select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))
+            ).all()
+        )
+    out: dict[str, list[FacetValue]] = {}
+    for name in FACETS:
+        chosen = set(query.facets.get(name, []))
+        items = sorted(counts[name], key=lambda item: (-item[1], str(item[0])))[:FACET_TOP]
+        values = []
+        for value, n in items:
+            key = NOT_GIVEN if value is None else str(value)
+            label = titles.get(value, key) if name == "dataset" else key
+            values.append(FacetValue(key, label, n, key in chosen))
+        shown = {v.value for v in values}
+        for key in chosen - shown:  # a choice with no match stays visible, to be undone
+            label = titles.get(int(key), key) if name == "dataset" and key.isdigit() else key
+            values.append(FacetValue(key, label, 0, True))
+        out[name] = values
+    return total, out
+
+
+def _sorted(statement: Select[Any], query: SampleQuery) -> Select[Any]:
+    column, descending = SORTS[query.sort]
+    if query.sort == "":
+        if query.cursor is not None:
+            statement = statement.where(Sample.id > query.cursor[1])
+        return statement.order_by(Sample.id)
+    # Samples without the key come last; the cursor carries (has key, key, id).
+    has_key = column.is_not(None)
+    if query.cursor is not None:
+        key, last = query.cursor
+        if key is None:
+            statement = statement.where(column.is_(None), Sample.id > last)
+        elif descending:
+            statement = statement.where(
+                or_(column < key, and_(column == key, Sample.id > last), column.is_(None))
+            )
+        else:
+            statement = statement.where(
+                or_(column > key, and_(column == key, Sample.id > last), column.is_(None))
+            )
+    order = column.desc() if descending else column.asc()
+    return statement.order_by(has_key.desc(), order, Sample.id)
+
+
+# What a results row needs: the typed columns cells are rebuilt from, the kept cells, the upload.
+ROW_COLUMNS = [
+    Sample.id,
+    Sample.dataset_id,
+    Sample.upload_id,
+    Sample.attributes,
+    *[getattr(Sample, name) for name in TYPED_COLUMNS],
+]
+
+
+def _shared_cells(upload_ids: set[int]) -> dict[int, dict[str, str]]:
+    if not upload_ids:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Upload.id, Upload.shared_cells).where(Upload.id.in_(upload_ids))
+        ).all()
+    )
+
+
+@dataclass
+class Page:
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def page(user: Any, query: SampleQuery) -> Page:
+    statement = _sorted(
+        select(*ROW_COLUMNS, Dataset.title.label("dataset_title"), SORTS[query.sort][0])
+        .select_from(Sample)
+        .join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(where(user, query)),
+        query,
+    ).limit(query.limit + 1)
+    found = db.session.execute(statement).all()
+    more = len(found) > query.limit
+    found = found[: query.limit]
+    shared = _shared_cells({row.upload_id for row in found if row.upload_id is not None})
+    rows = [
+        {
+            "id": row.id,
+            "dataset_id": row.dataset_id,
+            "dataset_title": row.dataset_title,
+            "samp_name": row.samp_name,
+            "cells": {name: cell(row, name, shared.get(row.upload_id)) for name in query.columns},
+        }
+        for row in found
+    ]
+    next_cursor = None
+    if more and found:
+        last = found[-1]
+        next_cursor = encode_cursor(None if query.sort == "" else last[-1], last.id)
+    return Page(rows, next_cursor)
+
+
+def rows_for_download(user: Any, query: SampleQuery, batch: int = 5000) -> Iterator[list[Any]]:
+    """Every matching sample in the query's order as [dataset id, dataset title, cells...],
+    streamed in keyset batches (no long-held cursor, constant memory)."""
+    cursor = None
+    while True:
+        batch_query = SampleQuery(**{**query.__dict__, "limit": batch, "cursor": cursor})
+        result = page(user, batch_query)
+        for row in result.rows:
+            yield [row["dataset_id"], row["dataset_title"], *row["cells"].values()]
+        if result.next_cursor is None:
+            return
+        cursor = decode_cursor(result.next_cursor)
