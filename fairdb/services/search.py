@@ -177,7 +177,11 @@ def parse(args: Mapping[str, Any], *, known_columns: set[str]) -> SampleQuery:
         unknown = [c for c in columns if c not in known_columns]
         if unknown:
             raise QueryError("cols", f"unknown column {unknown[0]!r}.")
-        query.columns = ["samp_name", *[c for c in columns if c != "samp_name"]][:40]
+        # One order whichever way the columns were chosen: the default ones first, as shown
+        # before any choice, then the others by name.
+        rank = {name: i for i, name in enumerate(DEFAULT_COLUMNS)}
+        chosen = sorted(set(columns) - {"samp_name"}, key=lambda c: (rank.get(c, len(rank)), c))
+        query.columns = ["samp_name", *chosen][:40]
     if one("limit"):
         query.limit = int(_number("limit", one("limit"), 1, MAX_PAGE_SIZE))
     if one("cursor"):
