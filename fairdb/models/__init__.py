@@ -5,6 +5,7 @@ from fairdb.models.base import Base
 from fairdb.models.dataset import LICENSES, Dataset, Privacy, Upload, UploadAttempt
 from fairdb.models.membership import Collaborator, DatasetEvent, Membership
 from fairdb.models.sample import TYPED_COLUMNS, Sample
+from fairdb.models.search import SampleFacet, SearchTerm
 from fairdb.models.user import AuthSession, Role, User
 
 __all__ = [
@@ -23,7 +24,9 @@ __all__ = [
     "Privacy",
     "Role",
     "Sample",
+    "SampleFacet",
     "SampleTotal",
+    "SearchTerm",
     "Upload",
     "UploadAttempt",
     "User",

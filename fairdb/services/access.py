@@ -29,7 +29,15 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, false, or_, select, true
 
 from fairdb.extensions import db, login_manager
-from fairdb.models import Collaborator, Dataset, Membership, Privacy, Sample, UploadAttempt
+from fairdb.models import (
+    Collaborator,
+    Dataset,
+    Membership,
+    Privacy,
+    Sample,
+    SampleFacet,
+    UploadAttempt,
+)
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -142,6 +150,17 @@ def readable_samples(user: Any) -> ColumnElement[bool]:
     public = (Dataset.privacy == Privacy.PUBLIC) & (
         Sample.privacy.is_(None) | (Sample.privacy == Privacy.PUBLIC)
     )
+    if not _signed_in(user):
+        return public
+    if user.is_admin:
+        return true()
+    return or_(public, member_datasets(user))
+
+
+def readable_facets(user: Any) -> ColumnElement[bool]:
+    """The same rule as `readable_samples`, on per-upload facet counts (joined to datasets):
+    `open` counts are samples without a privacy of their own tighter than public."""
+    public = (Dataset.privacy == Privacy.PUBLIC) & SampleFacet.open
     if not _signed_in(user):
         return public
     if user.is_admin:

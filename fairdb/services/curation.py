@@ -24,6 +24,7 @@ from fairdb.models import (
     SampleTotal,
     User,
 )
+from fairdb.services import search_index
 
 # Fields an editor may change, with how a value is shown in the history.
 EDITABLE = ("title", "description", "creators", "keywords", "license")
@@ -83,6 +84,27 @@ def set_privacy(dataset: Dataset, user: User, privacy: Privacy, justification: s
     dataset.privacy = privacy
     record(dataset.id, user, "privacy changed", justification[:400], old, privacy.value)
     db.session.flush()
+    return True
+
+
+def set_sample_privacy(sample: Sample, user: User, privacy: Privacy | None) -> bool:
+    """A sample's own privacy (None: as its dataset). It can only make the sample harder to
+    see: the stricter of the sample's and the dataset's applies."""
+    if sample.privacy is privacy:
+        return False
+    old = sample.privacy.value if sample.privacy is not None else None
+    sample.privacy = privacy
+    record(
+        sample.dataset_id,
+        user,
+        "sample edited",
+        f"{sample.samp_name}: privacy",
+        old,
+        privacy.value if privacy is not None else None,
+    )
+    db.session.flush()
+    if sample.upload_id is not None:
+        search_index.rebuild_upload(sample.upload_id)
     return True
 
 

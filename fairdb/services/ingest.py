@@ -26,6 +26,7 @@ from fairdb.extensions import db
 from fairdb.models import TYPED_COLUMNS, Dataset, Upload, User
 from fairdb.services.copying import copy_out, raw_connection
 from fairdb.services.ingest_columns import column_problems, prepare_frame
+from fairdb.services.search_index import UploadIndex
 from fairdb.services.tables import TableError, open_table
 
 CHUNK_ROWS = 25_000
@@ -196,7 +197,7 @@ def _check_and_copy(
     db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
     copier = _Copier(dataset.id, upload.id)
-    state = _Run(result, names, copier, upload, memo={})
+    state = _Run(result, names, copier, upload, memo={}, index=UploadIndex())
     shared: dict[str, str] | None = None
     try:
         for raw in table.chunks(CHUNK_ROWS):
@@ -207,6 +208,7 @@ def _check_and_copy(
                 progress(result.rows_checked)
         if result.error_count == 0:
             copier.finish()
+            state.index.write(dataset.id, upload.id)
         else:
             copier.abort()
     except BaseException:
@@ -223,6 +225,7 @@ class _Run:
     copier: _Copier
     upload: Upload
     memo: dict[str, pl.DataFrame]
+    index: UploadIndex
 
 
 def _check_chunk(
@@ -253,6 +256,7 @@ def _check_chunk(
             shared = shared_cells(checked.cells) if big else {}
             run.upload.shared_cells = shared
         run.copier.feed(checked.typed.with_columns(attributes_json(checked.cells, shared)))
+        run.index.add(checked.typed)
         result.stored += checked.typed.height
     elif run.copier.running:
         run.copier.abort()  # nothing of this file will be kept: stop loading now

@@ -28,6 +28,7 @@ from sqlalchemy import (
     true,
     tuple_,
 )
+from sqlalchemy.orm import join as orm_join
 
 from fairdb.extensions import db
 from fairdb.models import (
@@ -36,7 +37,9 @@ from fairdb.models import (
     Dataset,
     Feature,
     Sample,
+    SampleFacet,
     SampleTotal,
+    SearchTerm,
     Upload,
 )
 from fairdb.services import access
@@ -115,6 +118,8 @@ class SampleQuery:
     columns: list[str] = field(default_factory=lambda: list(DEFAULT_COLUMNS))
     limit: int = PAGE_SIZE
     cursor: tuple[Any, int] | None = None
+    # Dictionary values found per query word (looked up once per request).
+    matches: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
     def words(self) -> list[str]:
         return WORD.findall(self.text.lower())[:10]
@@ -230,42 +235,67 @@ def _taxon_samples(taxon: str, share: float) -> Select[Any]:
     )
 
 
-def _word_clause(word: str) -> ColumnElement[bool]:
-    """A sample matches a word when one of its words starts with it, in the typed text columns
-    (the same columns the facets show) or its name and subject id."""
-    prefix = re.sub(r"([%_\\])", r"\\\1", word) + "%"
-    anywhere = "%" + prefix if len(word) >= 3 else prefix
-    columns = (
-        Sample.samp_name,
-        Sample.host_subject_id,
-        Sample.geo_country,
-        Sample.geo_region,
-        Sample.geo_place,
-        Sample.host_body_site_label,
-        Sample.env_medium_label,
-        Sample.host_disease_stat,
-        Sample.seq_meth,
-        Sample.host_sex,
+def _matching_values(word: str) -> dict[str, list[str]]:
+    """Values of the searchable text columns with a word starting with each part of `word`
+    (the dictionary's GIN index answers this; it holds distinct values, not samples)."""
+    parts = re.findall(r"\w+", word)
+    if not parts:
+        return {}
+    tsquery = " & ".join(f"{part}:*" for part in parts)
+    found: dict[str, list[str]] = {}
+    rows = db.session.execute(
+        select(SearchTerm.field, SearchTerm.value).where(
+            SearchTerm.document.op("@@")(func.to_tsquery("simple", tsquery))
+        )
     )
-    return or_(*[column.ilike(anywhere) for column in columns])
+    for name, value in rows:
+        found.setdefault(name, []).append(value)
+    return found
+
+
+def _word_clause(word: str, values: dict[str, list[str]]) -> ColumnElement[bool]:
+    """A sample matches a word through a value of its typed text columns that the dictionary
+    matched; a word no value matches is looked for as the start of a sample or subject name."""
+    if values:
+        return or_(*[getattr(Sample, name).in_(found) for name, found in values.items()])
+    prefix = re.sub(r"([%_\\])", r"\\\1", word) + "%"
+    return or_(Sample.samp_name.ilike(prefix), Sample.host_subject_id.ilike(prefix))
+
+
+SAMPLE_COLUMNS = {name: column for name, (_, column) in FACETS.items()}
+FACET_TABLE_COLUMNS = {
+    "dataset": SampleFacet.dataset_id,
+    "country": SampleFacet.geo_country,
+    "body_site": SampleFacet.host_body_site_label,
+    "sex": SampleFacet.host_sex,
+    "disease": SampleFacet.host_disease_stat,
+    "seq_meth": SampleFacet.seq_meth,
+}
+
+
+def _facet_conditions(
+    query: SampleQuery, skip: str | None, columns: dict[str, Any]
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    for name, chosen in query.facets.items():
+        if name == skip:
+            continue
+        column = columns[name]
+        if name == "dataset":
+            conditions.append(column.in_([int(v) for v in chosen]))
+            continue
+        wanted = [v for v in chosen if v != NOT_GIVEN]
+        parts = [column.in_(wanted)] if wanted else []
+        if NOT_GIVEN in chosen:
+            parts.append(column.is_(None))
+        conditions.append(or_(*parts) if parts else false())
+    return conditions
 
 
 def where(user: Any, query: SampleQuery, *, skip: str | None = None) -> ColumnElement[bool]:
     """Every condition of the query (but the facet `skip`, for its own counts), always with
     the access policy."""
-    conditions: list[ColumnElement[bool]] = [access.readable_samples(user)]
-    for name, chosen in query.facets.items():
-        if name == skip:
-            continue
-        column = FACETS[name][1]
-        if name == "dataset":
-            conditions.append(column.in_([int(v) for v in chosen]))
-        else:
-            wanted = [v for v in chosen if v != NOT_GIVEN]
-            parts = [column.in_(wanted)] if wanted else []
-            if NOT_GIVEN in chosen:
-                parts.append(column.is_(None))
-            conditions.append(or_(*parts) if parts else false())
+    conditions = [access.readable_samples(user), *_facet_conditions(query, skip, SAMPLE_COLUMNS)]
     if query.date_from is not None:
         conditions.append(Sample.collection_date >= query.date_from)
     if query.date_to is not None:
@@ -275,7 +305,9 @@ def where(user: Any, query: SampleQuery, *, skip: str | None = None) -> ColumnEl
     if query.age_max is not None:
         conditions.append(age_in_years <= query.age_max)
     for word in query.words():
-        conditions.append(_word_clause(word))
+        if word not in query.matches:
+            query.matches[word] = _matching_values(word)
+        conditions.append(_word_clause(word, query.matches[word]))
     if query.taxon:
         conditions.append(Sample.id.in_(_taxon_samples(query.taxon, query.taxon_min)))
     return and_(true(), *conditions)
@@ -292,24 +324,55 @@ class FacetValue:
     chosen: bool
 
 
+def _only_facets(query: SampleQuery) -> bool:
+    """Whether the per-upload facet counts can answer: no words, ranges or taxon."""
+    return not (
+        query.words()
+        or query.taxon
+        or query.date_from
+        or query.date_to
+        or query.age_min is not None
+        or query.age_max is not None
+    )
+
+
+def _counting(user: Any, query: SampleQuery) -> tuple[Any, Any, dict[str, Any], Any]:
+    """Where facet counts come from: the small per-upload counts when only facets are chosen,
+    else the samples themselves. (from clause, count, facet columns, WHERE for a skipped facet)"""
+    if _only_facets(query):
+        source = orm_join(SampleFacet, Dataset, Dataset.id == SampleFacet.dataset_id)
+        columns = FACET_TABLE_COLUMNS
+
+        def condition(skip: str | None) -> ColumnElement[bool]:
+            return and_(access.readable_facets(user), *_facet_conditions(query, skip, columns))
+
+        return source, func.coalesce(func.sum(SampleFacet.samples), 0), columns, condition
+    source = orm_join(Sample, Dataset, Dataset.id == Sample.dataset_id)
+
+    def sample_condition(skip: str | None) -> ColumnElement[bool]:
+        return where(user, query, skip=skip)
+
+    return source, func.count(), SAMPLE_COLUMNS, sample_condition
+
+
 def facet_counts(user: Any, query: SampleQuery) -> tuple[int, dict[str, list[FacetValue]]]:
     """The number of matching samples and, per facet, its values with counts. A facet's counts
     ignore that facet's own choice (so the other values stay reachable), as in CKAN or Qiita."""
+    from_clause, count, columns, condition = _counting(user, query)
     chosen_facets = [name for name in FACETS if name in query.facets]
     total = 0
     counts: dict[str, list[tuple[Any, int]]] = {name: [] for name in FACETS}
     # One pass for the facets without a choice (and the total); one per chosen facet.
     free = [name for name in FACETS if name not in chosen_facets]
-    sets = [FACETS[name][1] for name in free]
+    sets = [columns[name] for name in free]
     base = (
-        select(*sets, *[func.grouping(c) for c in sets], func.count())
-        .select_from(Sample)
-        .join(Dataset, Dataset.id == Sample.dataset_id)
-        .where(where(user, query))
+        select(*sets, *[func.grouping(c) for c in sets], count)
+        .select_from(from_clause)
+        .where(condition(None))
         .group_by(func.grouping_sets(*[tuple_(c) for c in sets], tuple_()))
     )
     for row in db.session.execute(base):
-        keys, flags, n = row[: len(sets)], row[len(sets) : 2 * len(sets)], row[-1]
+        keys, flags, n = row[: len(sets)], row[len(sets) : 2 * len(sets)], int(row[-1])
         grouped = [name for name, flag in zip(free, flags, strict=True) if flag == 0]
         if not grouped:
             total = n
@@ -317,15 +380,11 @@ def facet_counts(user: Any, query: SampleQuery) -> tuple[int, dict[str, list[Fac
         name = grouped[0]
         counts[name].append((keys[free.index(name)], n))
     for name in chosen_facets:
-        column = FACETS[name][1]
+        column = columns[name]
         rows = db.session.execute(
-            select(column, func.count())
-            .select_from(Sample)
-            .join(Dataset, Dataset.id == Sample.dataset_id)
-            .where(where(user, query, skip=name))
-            .group_by(column)
+            select(column, count).select_from(from_clause).where(condition(name)).group_by(column)
         )
-        counts[name] = [(value, n) for value, n in rows]
+        counts[name] = [(value, int(n)) for value, n in rows if n]
     titles: dict[int, str] = {}
     dataset_ids = [v for v, _ in counts["dataset"] if v is not None] + [
         int(v) for v in query.facets.get("dataset", [])
