@@ -55,7 +55,11 @@ def dataset_page(dataset: Dataset) -> ResponseReturnValue:
     see_samples = access.can_see_samples(current_user, found)
     preview: list[Sample] = []
     columns: list[str] = []
+    statistics = None
     if see_samples:
+        statistics = datasets.column_statistics(found)
+        if statistics is not None and not access.can_see_all_samples(current_user, found):
+            statistics = None  # they would count samples of a tighter privacy of their own
         preview = list(
             db.session.scalars(
                 select(Sample)
@@ -64,7 +68,11 @@ def dataset_page(dataset: Dataset) -> ResponseReturnValue:
                 .limit(PREVIEW_ROWS)
             )
         )
-        columns = export.export_columns(found)[:12]
+        columns = (
+            list(statistics["columns"])[:12]
+            if statistics is not None
+            else export.export_columns(found)[:12]
+        )
     count = datasets.sample_count(found.id)
     url = url_for("browse.dataset", dataset_id=found.id, _external=True)
     publisher = current_app.config["SITE_NAME"]
@@ -91,6 +99,7 @@ def dataset_page(dataset: Dataset) -> ResponseReturnValue:
         can_manage=access.can_manage_dataset(current_user, found),
         license_name=LICENSES.get(found.license, found.license),
         cell=export.cell,
+        statistics=statistics,
     )
 
 

@@ -103,6 +103,21 @@ def can_see_sample(user: Any, dataset: Dataset, sample: Sample) -> bool:
     return dataset.privacy.at_least(sample.privacy) is Privacy.PUBLIC
 
 
+def can_see_all_samples(user: Any, dataset: Dataset) -> bool:
+    """Whether every sample of the dataset is visible to the user (none of a tighter privacy
+    of its own hides from them); aggregate statistics over all of them need this."""
+    if role(user, dataset) >= Role.VIEWER:
+        return True
+    if dataset.privacy is not Privacy.PUBLIC:
+        return False
+    hidden = db.session.scalar(
+        select(SampleFacet.id)
+        .where(SampleFacet.dataset_id == dataset.id, SampleFacet.open.is_(False))
+        .limit(1)
+    )
+    return hidden is None
+
+
 def can_edit_dataset(user: Any, dataset: Dataset) -> bool:
     return role(user, dataset) >= Role.EDITOR
 

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Sample, Upload, User
+from fairdb.services import column_stats
 from fairdb.services.curation import record
 
 ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
@@ -124,3 +126,20 @@ def tables_of(dataset_id: int) -> list[AbundanceTable]:
             .order_by(AbundanceTable.id)
         )
     )
+
+
+def column_statistics(dataset: Dataset) -> dict[str, Any] | None:
+    """The dataset's per-column statistics in checklist order (then extra columns), merged from
+    its sample uploads; None when an upload predates them (migration 0007)."""
+    uploads = list(
+        db.session.scalars(
+            select(Upload).where(Upload.dataset_id == dataset.id, Upload.kind == "samples")
+        )
+    )
+    if not uploads or any(u.row_count and not u.column_stats for u in uploads):
+        return None
+    merged = column_stats.merge([u.column_stats for u in uploads])
+    order = {spec.name: i for i, spec in enumerate(get_checklist(dataset.checklist).fields)}
+    names = sorted(merged["columns"], key=lambda n: (n != "samp_name", order.get(n, len(order)), n))
+    merged["columns"] = {name: merged["columns"][name] for name in names}
+    return merged

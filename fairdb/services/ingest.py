@@ -24,6 +24,7 @@ from fairdb.checklists.columns import ColumnMatch, match_columns
 from fairdb.checklists.model import Checklist, get_checklist
 from fairdb.extensions import db
 from fairdb.models import TYPED_COLUMNS, Dataset, Upload, User
+from fairdb.services.column_stats import UploadStats
 from fairdb.services.copying import copy_out, raw_connection
 from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.search_index import UploadIndex
@@ -197,7 +198,7 @@ def _check_and_copy(
     db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
     copier = _Copier(dataset.id, upload.id)
-    state = _Run(result, names, copier, upload, memo={}, index=UploadIndex())
+    state = _Run(result, names, copier, upload, memo={}, index=UploadIndex(), stats=UploadStats())
     shared: dict[str, str] | None = None
     try:
         for raw in table.chunks(CHUNK_ROWS):
@@ -209,6 +210,7 @@ def _check_and_copy(
         if result.error_count == 0:
             copier.finish()
             state.index.write(dataset.id, upload.id)
+            upload.column_stats = state.stats.result()
         else:
             copier.abort()
     except BaseException:
@@ -226,6 +228,7 @@ class _Run:
     upload: Upload
     memo: dict[str, pl.DataFrame]
     index: UploadIndex
+    stats: UploadStats
 
 
 def _check_chunk(
@@ -257,6 +260,7 @@ def _check_chunk(
             run.upload.shared_cells = shared
         run.copier.feed(checked.typed.with_columns(attributes_json(checked.cells, shared)))
         run.index.add(checked.typed)
+        run.stats.add(frame)
         result.stored += checked.typed.height
     elif run.copier.running:
         run.copier.abort()  # nothing of this file will be kept: stop loading now
