@@ -4,7 +4,8 @@ values it has, and its top values or, for numbers, min / median / max.
 They are gathered while an upload is checked, from each chunk's cells as written (no rescan of
 the stored rows), kept on the upload (`uploads.column_stats`), and merged per dataset when its
 page is shown. Distinct counts stop being exact past `TRACKED` values; medians come from a
-sample of each chunk's numbers past `SAMPLED` per chunk (marked approximate on the page).
+sample of each chunk's numbers past `SAMPLED` per chunk (marked approximate on the page). Cells
+of blanks count as empty, except in columns past `TRACKED` distinct values.
 """
 
 from __future__ import annotations
@@ -31,39 +32,78 @@ class UploadStats:
         self.numbers: dict[str, list[pl.Series]] = {}
         self.numeric_cells: dict[str, int] = {}
         self.extremes: dict[str, tuple[float, float]] = {}
+        self.numeric: dict[str, bool] = {}
         self.sampled = False
 
     def add(self, frame: pl.DataFrame) -> None:
-        """A chunk of cells as written (text, null or empty for no value)."""
+        """A chunk of cells as written (null or empty for no value), in one polars pass over
+        all its columns."""
         self.rows += frame.height
-        for name in frame.columns:
-            if name.startswith("__"):
-                continue
-            column = frame[name]
-            present = column.filter(column.is_not_null() & (column.str.strip_chars() != ""))
-            if present.is_empty():
-                continue
-            self.filled[name] = self.filled.get(name, 0) + present.len()
-            counts = self.values.setdefault(name, {})
+        names = [name for name in frame.columns if not name.startswith("__")]
+        if not names:
+            return
+        # Whether a column holds numbers is decided on the first chunk that fills it.
+        candidates = [n for n in names if self.numeric.get(n, True)]
+        expressions = []
+        for n in names:
+            text = pl.col(n).cast(pl.String)
+            present = text.filter(text != "")
+            expressions.append(present.len().alias(f"filled {n}"))
+            if n not in self.overflow:
+                expressions.append(present.value_counts().implode().alias(f"values {n}"))
+        for n in candidates:
+            number = pl.col(n).cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+            finite = number.filter(number.is_finite())
+            expressions += [
+                finite.len().alias(f"count {n}"),
+                finite.min().alias(f"min {n}"),
+                finite.max().alias(f"max {n}"),
+                finite.shuffle(seed=self.rows).head(SAMPLED).implode().alias(f"sample {n}"),
+            ]
+        summary = frame.select(expressions).row(0, named=True)
+        for name in names:
+            count = int(summary[f"filled {name}"])
             if name not in self.overflow:
-                for value, n in present.value_counts().iter_rows():
-                    if value in counts or len(counts) < TRACKED:
-                        counts[value] = counts.get(value, 0) + n
-                    else:
-                        self.overflow.add(name)
-            numbers = present.str.strip_chars().cast(pl.Float64, strict=False).drop_nulls()
-            numbers = numbers.filter(numbers.is_finite())
-            if numbers.is_empty():
+                count -= self._count_values(name, summary[f"values {name}"])
+            if not count:
                 continue
-            self.numeric_cells[name] = self.numeric_cells.get(name, 0) + numbers.len()
-            low, high = float(numbers.min()), float(numbers.max())  # type: ignore[arg-type]
+            self.filled[name] = self.filled.get(name, 0) + count
+            if name not in candidates:
+                continue
+            numeric = int(summary[f"count {name}"])
+            if name not in self.numeric:
+                self.numeric[name] = numeric >= NUMERIC_SHARE * count
+                if not self.numeric[name]:
+                    continue
+            if not numeric:
+                continue
+            self.numeric_cells[name] = self.numeric_cells.get(name, 0) + numeric
+            low, high = float(summary[f"min {name}"]), float(summary[f"max {name}"])
             if name in self.extremes:
                 low, high = min(low, self.extremes[name][0]), max(high, self.extremes[name][1])
             self.extremes[name] = (low, high)
-            if numbers.len() > SAMPLED:
-                numbers = numbers.sample(SAMPLED, seed=len(self.numbers.get(name, [])))
+            if numeric > SAMPLED:
                 self.sampled = True
-            self.numbers.setdefault(name, []).append(numbers)
+            self.numbers.setdefault(name, []).append(
+                pl.Series(summary[f"sample {name}"], dtype=pl.Float64)
+            )
+
+    def _count_values(self, name: str, found: list[dict[str, Any]]) -> int:
+        """Add a chunk's value counts (values stripped of surrounding blanks); returns how
+        many of its cells were blank after all (those are not filled)."""
+        counts = self.values.setdefault(name, {})
+        blank = 0
+        for item in found:
+            value, n = item[name].strip(), item["count"]
+            if not value:
+                blank += n
+            elif value in counts or len(counts) < TRACKED:
+                counts[value] = counts.get(value, 0) + n
+            else:
+                # More distinct values than are tracked: keep what is known, count no further
+                # (past here, a cell of blanks counts as filled; rare in such columns).
+                self.overflow.add(name)
+        return blank
 
     def result(self) -> dict[str, Any]:
         """What the upload keeps: per column filled, distinct, top values, numbers."""
@@ -77,7 +117,7 @@ class UploadStats:
                 "top": sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:TOP],
             }
             numeric = self.numeric_cells.get(name, 0)
-            if numeric and numeric >= NUMERIC_SHARE * filled:
+            if self.numeric.get(name) and numeric >= NUMERIC_SHARE * filled:
                 values = pl.concat(self.numbers[name])
                 entry["numbers"] = {
                     "count": numeric,
