@@ -21,31 +21,75 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, or_, select
 
 from fairdb.abundance import analysis, diversity
-from fairdb.checklists.model import get_checklist
+from fairdb.checklists.model import checklist_names, get_checklist
 from fairdb.extensions import db
-from fairdb.models import LICENSES, AbundanceTable, Dataset, Sample, Upload
+from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Sample, Upload
 from fairdb.services import access, citation, datasets, export, formats, search, summaries
 
 bp = Blueprint("browse", __name__)
 PREVIEW_ROWS = 50
 
 
+DATASETS_PAGE = 50
+
+
 @bp.route("/datasets")
 @access.open_route
 def datasets_list() -> ResponseReturnValue:
-    counts = (
-        select(Sample.dataset_id, func.count().label("n")).group_by(Sample.dataset_id).subquery()
-    )
-    rows = db.session.execute(
-        select(Dataset, func.coalesce(counts.c.n, 0))
+    """Every dataset the user may know of, newest change first, with words and filters."""
+    words = request.args.get("q", "").strip()[:200]
+    chosen = {
+        "license": request.args.get("license", ""),
+        "checklist": request.args.get("checklist", ""),
+        "keyword": request.args.get("keyword", ""),
+        "privacy": request.args.get("privacy", ""),
+    }
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    counts = datasets.sample_counts()
+    query = (
+        select(Dataset, func.coalesce(counts.c.samples, 0))
         .outerjoin(counts, counts.c.dataset_id == Dataset.id)
         .where(access.visible_datasets(current_user))
-        .order_by(Dataset.updated_at.desc())
+    )
+    for word in words.split()[:10]:
+        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
+        query = query.where(
+            or_(
+                Dataset.title.ilike(pattern),
+                Dataset.description.ilike(pattern),
+                func.array_to_string(Dataset.keywords, " ").ilike(pattern),
+                func.cast(Dataset.creators, Text).ilike(pattern),
+            )
+        )
+    if chosen["license"]:
+        query = query.where(Dataset.license == chosen["license"])
+    if chosen["checklist"]:
+        query = query.where(Dataset.checklist == chosen["checklist"])
+    if chosen["keyword"]:
+        query = query.where(Dataset.keywords.contains([chosen["keyword"]]))
+    if chosen["privacy"] in {p.value for p in Privacy}:
+        query = query.where(Dataset.privacy == Privacy(chosen["privacy"]))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(
+        query.order_by(Dataset.updated_at.desc(), Dataset.id.desc())
+        .limit(DATASETS_PAGE)
+        .offset((page - 1) * DATASETS_PAGE)
     ).all()
-    return render_template("browse/datasets.html", rows=rows)
+    return render_template(
+        "browse/datasets.html",
+        rows=rows,
+        total=total,
+        words=words,
+        chosen=chosen,
+        page=page,
+        pages=max(1, -(-total // DATASETS_PAGE)),
+        licenses=LICENSES,
+        checklists=checklist_names(),
+        privacies=[p.value for p in Privacy],
+    )
 
 
 @bp.route("/datasets/<int:dataset_id>", endpoint="dataset")

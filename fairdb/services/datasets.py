@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
-from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Sample, Upload, User
+from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Upload, User
 from fairdb.services import column_stats
 from fairdb.services.curation import record
 
@@ -104,10 +104,23 @@ def create_dataset(
 
 
 def sample_count(dataset_id: int) -> int:
+    """Samples stored in the dataset (its catalogue count), from its uploads' row counts."""
     count = db.session.scalar(
-        select(func.count()).select_from(Sample).where(Sample.dataset_id == dataset_id)
+        select(func.sum(Upload.row_count)).where(
+            Upload.dataset_id == dataset_id, Upload.kind == "samples"
+        )
     )
-    return count or 0
+    return int(count or 0)
+
+
+def sample_counts() -> Any:
+    """A subquery of (dataset_id, samples) for every dataset with sample uploads."""
+    return (
+        select(Upload.dataset_id, func.sum(Upload.row_count).label("samples"))
+        .where(Upload.kind == "samples")
+        .group_by(Upload.dataset_id)
+        .subquery()
+    )
 
 
 def uploads_of(dataset_id: int) -> list[Upload]:
