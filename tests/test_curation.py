@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -182,3 +183,61 @@ def test_delete_asks_for_the_title_then_removes_everything_and_keeps_the_record(
     ).all()
     assert [e.action for e in deleted][-1] == "deleted"
     assert deleted[-1].old_value["title"] == dataset.title
+
+
+def test_editor_edits_a_sample_checked_like_an_upload_and_it_is_recorded(
+    client, create_dataset, tmp_path
+):
+    dataset = dataset_with_samples(lambda: create_dataset(privacy=Privacy.PUBLIC), tmp_path)
+    sign_in(client, dataset.owner.email)
+    url = f"/datasets/{dataset.id}/edit-sample/S2"
+    form = client.get(url).get_data(as_text=True)
+    assert 'name="cell:host_age" value="45 year"' in form
+    cells = dict(re.findall(r'name="(cell:[^"]+)" value="([^"]*)"', form))
+    bad = client.post(
+        url, data={**cells, "cell:host_age": "forty", "cell:collection_date": "31/31/2020"}
+    )
+    assert bad.status_code == 400
+    page = " ".join(bad.get_data(as_text=True).split())
+    assert "Nothing was saved: 2 cells to fix" in page
+    assert "host_age" in page
+    assert "collection_date" in page
+    db.session.expire_all()
+    assert db.session.query(Sample).filter_by(samp_name="S2").one().host_age_value == 45
+
+    cells["cell:host_age"] = "46 year"
+    cells["cell:samp_name"] = "S2b"
+    saved = client.post(
+        url, data={**cells, "new_field": "host_body_mass_index", "new_value": "23.5 kg/m2"}
+    )
+    assert saved.status_code == 303
+    assert saved.headers["Location"].endswith(f"/datasets/{dataset.id}/samples/S2b")
+    db.session.expire_all()
+    sample = db.session.query(Sample).filter_by(samp_name="S2b").one()
+    assert sample.host_age_value == 46
+    assert sample.host_body_mass_index == 23.5
+    page = " ".join(client.get(saved.headers["Location"]).get_data(as_text=True).split())
+    assert "46 year" in page
+    assert "23.5 kg/m2" in page
+    history = _history(client, dataset.id)
+    assert "S2b: host_age" in history
+    assert '<code>"45 year"</code>' in history
+    assert "S2b: host_body_mass_index" in history
+    # The search finds the sample by its new values.
+    assert "S2b" in client.get("/samples?q=S2b").get_data(as_text=True)
+
+
+def test_a_sample_name_stays_unique_and_privacy_can_be_tightened(client, create_dataset, tmp_path):
+    dataset = dataset_with_samples(lambda: create_dataset(privacy=Privacy.PUBLIC), tmp_path)
+    sign_in(client, dataset.owner.email)
+    url = f"/datasets/{dataset.id}/edit-sample/S3"
+    form = client.get(url).get_data(as_text=True)
+    cells = dict(re.findall(r'name="(cell:[^"]+)" value="([^"]*)"', form))
+    taken = client.post(url, data={**cells, "cell:samp_name": "S4"})
+    assert taken.status_code == 400
+    assert "Another sample of this dataset is named" in taken.get_data(as_text=True)
+    private = client.post(url, data={**cells, "privacy": "private"})
+    assert private.status_code == 303
+    anonymous = client.application.test_client()
+    assert anonymous.get(f"/datasets/{dataset.id}/samples/S3").status_code == 404
+    assert '/samples/S3"' not in anonymous.get("/samples?q=S3").get_data(as_text=True)

@@ -352,6 +352,7 @@ def sample(dataset: Dataset, name: str) -> ResponseReturnValue:
         cells=cells,
         compositions=compositions,
         checklist=checklist,
+        can_edit=access.can_edit_dataset(current_user, found),
     )
 
 

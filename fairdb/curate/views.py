@@ -3,10 +3,12 @@ deletion, and its history."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy import select
 
+from fairdb.checklists.model import get_checklist
 from fairdb.curate.forms import (
     CollaboratorForm,
     DeleteForm,
@@ -15,7 +17,7 @@ from fairdb.curate.forms import (
     PrivacyForm,
 )
 from fairdb.extensions import db
-from fairdb.models import Dataset, Membership, Privacy
+from fairdb.models import Dataset, Membership, Privacy, Sample
 from fairdb.services import access, curation, datasets
 
 bp = Blueprint("curate", __name__)
@@ -150,3 +152,59 @@ def history(dataset: Dataset) -> ResponseReturnValue:
     return render_template(
         "curate/history.html", dataset=dataset, events=curation.history(dataset.id)
     )
+
+
+SAMPLE_PRIVACY = {"": None, "restricted": Privacy.RESTRICTED, "private": Privacy.PRIVATE}
+
+
+@bp.route("/datasets/<int:dataset_id>/edit-sample/<path:name>", methods=["GET", "POST"])
+@access.dataset_route(access.Need.EDIT)
+def edit_sample(dataset: Dataset, name: str) -> ResponseReturnValue:
+    """Edit one sample's cells (checked as an upload checks them) and its own privacy."""
+    sample = db.session.scalar(
+        select(Sample).where(Sample.dataset_id == dataset.id, Sample.samp_name == name)
+    )
+    if sample is None:
+        abort(404)
+    form = EmptyForm()
+    cells = curation.sample_cells(sample)
+    problems: dict[str, str] = {}
+    if form.validate_on_submit():
+        edited = {
+            key.removeprefix("cell:"): value
+            for key, value in request.form.items()
+            if key.startswith("cell:")
+        }
+        added, value = request.form.get("new_field", ""), request.form.get("new_value", "")
+        if added and value.strip():
+            edited[added] = value
+        privacy = request.form.get("privacy", "")
+        try:
+            changed = curation.edit_sample(dataset, sample, current_user, edited)
+            wanted = SAMPLE_PRIVACY.get(privacy, sample.privacy)
+            if curation.set_sample_privacy(sample, current_user, wanted):
+                changed.append("privacy")
+        except curation.SampleEditError as error:
+            problems = error.problems
+            cells = {**cells, **edited}
+        else:
+            db.session.commit()
+            flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.", "success")
+            return redirect(
+                url_for("browse.sample", dataset_id=dataset.id, name=sample.samp_name), code=303
+            )
+    checklist = get_checklist(dataset.checklist)
+    known = {spec.name: spec for spec in checklist.fields}
+    order = [spec.name for spec in checklist.fields if spec.name in cells]
+    order += sorted(set(cells) - set(order))
+    status = 400 if problems or form.errors else 200
+    return render_template(
+        "curate/edit_sample.html",
+        dataset=dataset,
+        sample=sample,
+        rows=[(column, cells[column], known.get(column)) for column in order],
+        addable=[spec for spec in checklist.fields if spec.name not in cells],
+        problems=problems,
+        form=form,
+        privacy="" if sample.privacy is None else sample.privacy.value,
+    ), status

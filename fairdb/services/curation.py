@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import ValidationError
 from sqlalchemy import delete, func, select, text
 
 from fairdb.extensions import db
 from fairdb.models import (
+    TYPED_COLUMNS,
     AbundanceTable,
     Collaborator,
     Dataset,
@@ -22,9 +24,11 @@ from fairdb.models import (
     Privacy,
     Sample,
     SampleTotal,
+    Upload,
     User,
 )
-from fairdb.services import search_index
+from fairdb.schemas.sample import sample_schema
+from fairdb.services import export, search_index
 
 # Fields an editor may change, with how a value is shown in the history.
 EDITABLE = ("title", "description", "creators", "keywords", "license")
@@ -106,6 +110,73 @@ def set_sample_privacy(sample: Sample, user: User, privacy: Privacy | None) -> b
     if sample.upload_id is not None:
         search_index.rebuild_upload(sample.upload_id)
     return True
+
+
+class SampleEditError(ValueError):
+    """Cells that do not pass the checklist: field -> the message and fix, as an upload says."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+def sample_cells(sample: Sample) -> dict[str, str]:
+    """A sample's cells as uploaded (own, shared by its upload, or rebuilt), non-empty only."""
+    shared = {}
+    if sample.upload_id is not None:
+        upload = db.session.get(Upload, sample.upload_id)
+        shared = upload.shared_cells if upload is not None else {}
+    present = {*sample.attributes, *shared} | {
+        name for name in export.TYPED_SOURCES if export.canonical(sample, name) is not None
+    }
+    cells = {name: export.cell(sample, name, shared) for name in present}
+    return {name: value for name, value in cells.items() if value}
+
+
+def edit_sample(dataset: Dataset, sample: Sample, user: User, cells: dict[str, str]) -> list[str]:
+    """Replace a sample's cells with `cells` (field -> text; empty removes it), checked by the
+    same marshmallow schema as a record upload; every changed cell goes to the history.
+    Returns the changed fields; raises SampleEditError naming each bad cell."""
+    before = sample_cells(sample)
+    after = {name: value.strip() for name, value in cells.items() if value and value.strip()}
+    changed = sorted(name for name in {*before, *after} if before.get(name) != after.get(name))
+    if not changed:
+        return []
+    schema = sample_schema(dataset.checklist)()
+    try:
+        loaded = schema.load(after)
+    except ValidationError as error:
+        messages = error.messages if isinstance(error.messages, dict) else {}
+        raise SampleEditError(
+            {name: " ".join(map(str, problems)) for name, problems in messages.items()}
+        ) from error
+    name = after.get("samp_name", "")
+    if name != sample.samp_name and db.session.scalar(
+        select(Sample.id).where(Sample.dataset_id == dataset.id, Sample.samp_name == name)
+    ):
+        raise SampleEditError(
+            {"samp_name": f"Another sample of this dataset is named {name!r}. Choose another name."}
+        )
+    for column in TYPED_COLUMNS:
+        setattr(sample, column, loaded.get(column))
+    # Every cell is kept as written; a cell its upload shares but this sample no longer has
+    # is kept as null, so the shared value does not show through.
+    shared_keys = set(before) - set(sample.attributes) - set(after)
+    sample.attributes = {**after, **{key: None for key in shared_keys}}
+    for field_name in changed:
+        record(
+            dataset.id,
+            user,
+            "sample edited",
+            f"{name}: {field_name}",
+            before.get(field_name),
+            after.get(field_name),
+        )
+    db.session.flush()
+    search_index.add_terms({column: loaded.get(column) for column in search_index.TERM_FIELDS})
+    if sample.upload_id is not None:
+        search_index.rebuild_upload(sample.upload_id)
+    return changed
 
 
 def collaborators(dataset: Dataset) -> list[Collaborator]:
