@@ -39,14 +39,17 @@ class Entries:
     values: np.ndarray
 
 
-def load_entries(table: AbundanceTable) -> Entries:
-    """All non-zero entries of a table (COPY out: a million entries in well under a second)."""
+def load_entries(table: AbundanceTable, hidden: frozenset[int] = frozenset()) -> Entries:
+    """All non-zero entries of a table (COPY out: a million entries in well under a second),
+    but those of `hidden` samples (ones the reader may not see)."""
     frame = copy_out(
         "SELECT sample_id, feature_id, value FROM abundances "  # noqa: S608
         f"WHERE feature_id BETWEEN {int(table.first_feature_id)} "
         f"AND {int(table.last_feature_id)}",
         {"sample": pl.Int64, "feature": pl.Int64, "value": pl.Float64},
     )
+    if hidden:
+        frame = frame.filter(~pl.col("sample").is_in(list(hidden)))
     sample_ids, sample_index = np.unique(frame["sample"].to_numpy(), return_inverse=True)
     feature_ids, feature_index = np.unique(frame["feature"].to_numpy(), return_inverse=True)
     return Entries(sample_ids, feature_ids, sample_index, feature_index, frame["value"].to_numpy())
@@ -83,11 +86,12 @@ def composition(
     top: int = 10,
     group: str | None = None,
     mean: bool = False,
+    hidden: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
     """Relative abundance at a rank (or per feature): the `top` taxa by mean abundance across
     samples, the rest as Other, unassigned as Unassigned. Per sample (ordered by group, then
     name), or with `mean` one bar per group (all samples when no group is given)."""
-    rows = _shares(table, level)
+    rows = [row for row in _shares(table, level) if row[0] not in hidden]
     frame = pl.DataFrame(
         rows, schema={"sample": pl.Int64, "taxon": pl.String, "share": pl.Float64}, orient="row"
     ).with_columns(pl.col("taxon").fill_null("Unassigned"))
@@ -139,9 +143,11 @@ def composition(
     }
 
 
-def alpha_table(table: AbundanceTable, *, group: str | None = None) -> dict[str, Any]:
+def alpha_table(
+    table: AbundanceTable, *, group: str | None = None, hidden: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     """Observed features, Shannon, Simpson and (for counts) Chao1 of every sample."""
-    entries = load_entries(table)
+    entries = load_entries(table, hidden)
     metrics = diversity.alpha(
         entries.sample_index,
         entries.feature_index,
@@ -188,10 +194,11 @@ def distances(
     *,
     pseudocount: float = 1.0,
     max_samples: int = MAX_ORDINATION_SAMPLES,
+    hidden: frozenset[int] = frozenset(),
 ) -> tuple[Entries, np.ndarray, int]:
     if metric not in diversity.BETA_METRICS:
         raise ValueError(f"metric must be one of {', '.join(diversity.BETA_METRICS)}")
-    entries, total = _subset(load_entries(table), max_samples)
+    entries, total = _subset(load_entries(table, hidden), max_samples)
     matrix = diversity.beta(
         entries.sample_index,
         entries.feature_index,
@@ -211,10 +218,11 @@ def ordination(
     color: str | None = None,
     pseudocount: float = 1.0,
     max_samples: int = MAX_ORDINATION_SAMPLES,
+    hidden: frozenset[int] = frozenset(),
 ) -> dict[str, Any]:
     """PCoA of a beta-diversity matrix: the first axes, their share of the variation."""
     entries, matrix, total = distances(
-        table, metric, pseudocount=pseudocount, max_samples=max_samples
+        table, metric, pseudocount=pseudocount, max_samples=max_samples, hidden=hidden
     )
     dimensions = min(3, max(1, len(entries.sample_ids) - 1))
     coordinates, explained = diversity.pcoa(matrix, dimensions=dimensions)
@@ -232,10 +240,14 @@ def ordination(
 
 
 def distance_csv(
-    table: AbundanceTable, metric: str, *, pseudocount: float = 1.0
+    table: AbundanceTable,
+    metric: str,
+    *,
+    pseudocount: float = 1.0,
+    hidden: frozenset[int] = frozenset(),
 ) -> tuple[str, int]:
     """The distance matrix as CSV with sample names on both axes."""
-    entries, matrix, total = distances(table, metric, pseudocount=pseudocount)
+    entries, matrix, total = distances(table, metric, pseudocount=pseudocount, hidden=hidden)
     names, _ = sample_labels(table, entries.sample_ids, None)
     labels = [names.get(s, str(s)) for s in entries.sample_ids.tolist()]
     buffer = io.StringIO()

@@ -261,6 +261,7 @@ def composition(dataset: Dataset, table_id: int) -> ResponseReturnValue:
         top=max(1, min(top, 30)),
         group=_field_arg(found, "group"),
         mean=request.args.get("view") == "mean",
+        hidden=access.hidden_samples(current_user, found),
     )
     return jsonify(data)
 
@@ -269,7 +270,13 @@ def composition(dataset: Dataset, table_id: int) -> ResponseReturnValue:
 @access.dataset_route(access.Need.SAMPLES)
 def alpha(dataset: Dataset, table_id: int) -> ResponseReturnValue:
     found, record = _table(dataset, table_id)
-    return jsonify(analysis.alpha_table(record, group=_field_arg(found, "group")))
+    return jsonify(
+        analysis.alpha_table(
+            record,
+            group=_field_arg(found, "group"),
+            hidden=access.hidden_samples(current_user, found),
+        )
+    )
 
 
 def _metric() -> tuple[str, float]:
@@ -289,7 +296,11 @@ def ordination(dataset: Dataset, table_id: int) -> ResponseReturnValue:
     metric, pseudocount = _metric()
     return jsonify(
         analysis.ordination(
-            record, metric, color=_field_arg(found, "color"), pseudocount=pseudocount
+            record,
+            metric,
+            color=_field_arg(found, "color"),
+            pseudocount=pseudocount,
+            hidden=access.hidden_samples(current_user, found),
         )
     )
 
@@ -299,7 +310,9 @@ def ordination(dataset: Dataset, table_id: int) -> ResponseReturnValue:
 def distances_csv(dataset: Dataset, table_id: int) -> ResponseReturnValue:
     _, record = _table(dataset, table_id)
     metric, pseudocount = _metric()
-    body, _total = analysis.distance_csv(record, metric, pseudocount=pseudocount)
+    body, _total = analysis.distance_csv(
+        record, metric, pseudocount=pseudocount, hidden=access.hidden_samples(current_user, dataset)
+    )
     return Response(
         body,
         mimetype="text/csv",

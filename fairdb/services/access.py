@@ -118,6 +118,22 @@ def can_see_all_samples(user: Any, dataset: Dataset) -> bool:
     return hidden is None
 
 
+def hidden_samples(user: Any, dataset: Dataset) -> frozenset[int]:
+    """Ids of the dataset's samples the user may not see although they may see the dataset's
+    samples (those of a tighter privacy of their own): charts and tables leave them out."""
+    if can_see_all_samples(user, dataset):
+        return frozenset()
+    return frozenset(
+        db.session.scalars(
+            select(Sample.id).where(
+                Sample.dataset_id == dataset.id,
+                Sample.privacy.is_not(None),
+                Sample.privacy != Privacy.PUBLIC,
+            )
+        )
+    )
+
+
 def can_edit_dataset(user: Any, dataset: Dataset) -> bool:
     return role(user, dataset) >= Role.EDITOR
 

@@ -174,3 +174,24 @@ def test_a_table_over_the_size_limit_is_413_and_a_zip_bomb_400(
     assert "too large" in big.get_data(as_text=True).lower()
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(AbundanceTable)) == 0
+
+
+def test_a_sample_of_its_own_tighter_privacy_is_left_out_of_charts_for_outsiders(
+    client, create_dataset, tmp_path
+):
+    from fairdb.models import Sample
+    from fairdb.services import curation
+
+    dataset, location = stored_table(client, create_dataset, tmp_path)
+    db.session.query(type(dataset)).filter_by(id=dataset.id).update({"privacy": Privacy.PUBLIC})
+    hidden = db.session.query(Sample).filter_by(dataset_id=dataset.id, samp_name="S3").one()
+    curation.set_sample_privacy(hidden, dataset.owner, Privacy.PRIVATE)
+    db.session.commit()
+    visitor = client.application.test_client()
+    for view in ("composition.json", "alpha.json", "ordination.json"):
+        seen = visitor.get(f"{location}/{view}").get_json()
+        assert "S3" not in str(seen), view
+        assert "S2" in str(seen), view
+        assert "S3" in str(client.get(f"{location}/{view}").get_json()), view
+    matrix = visitor.get(f"{location}/distances.csv").get_data(as_text=True)
+    assert matrix.splitlines()[0].split(",")[1:] == ["S1", "S2", "S4", "S5", "S6"]
