@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select, text
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
-from fairdb.models import Abundance, AbundanceTable, Dataset, Feature, Sample, Upload
+from fairdb.models import Abundance, AbundanceTable, Dataset, Feature, Sample
 from fairdb.services import formats
 
 
@@ -47,40 +47,6 @@ def export_columns(dataset: Dataset) -> list[str]:
     return ["samp_name", *[k for k in known if k != "samp_name"]] + [
         key for key in used if key not in order
     ]
-
-
-def sample_rows(
-    dataset: Dataset, where: ColumnElement[bool] | None = None
-) -> tuple[list[str], Iterator[list[str]]]:
-    """The dataset's columns and its samples' cells in the uploaded shape, streamed in
-    5,000-row batches from a server-side cursor; `where` narrows the samples (to those the
-    reader may see, from the access policy)."""
-    columns = export_columns(dataset)
-    shared = {
-        upload_id: cells
-        for upload_id, cells in db.session.execute(
-            select(Upload.id, Upload.shared_cells).where(Upload.dataset_id == dataset.id)
-        )
-    }
-    query = (
-        select(Sample)
-        .where(Sample.dataset_id == dataset.id if where is None else where)
-        .order_by(Sample.id)
-        .execution_options(yield_per=5000)
-    )
-
-    def rows() -> Iterator[list[str]]:
-        for sample in db.session.scalars(query):
-            common = shared.get(sample.upload_id) if sample.upload_id is not None else None
-            yield [cell(sample, c, common) for c in columns]
-
-    return columns, rows()
-
-
-def samples_csv(dataset: Dataset, where: ColumnElement[bool] | None = None) -> Iterator[bytes]:
-    """The dataset's samples as CSV bytes (formula-like cells escaped, see formats)."""
-    columns, rows = sample_rows(dataset, where)
-    return formats.stream_rows(columns, rows, "csv")
 
 
 def entries_tsv(table: AbundanceTable, readable: ColumnElement[bool]) -> Iterator[bytes]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -42,7 +43,7 @@ from fairdb.models import (
     SearchTerm,
     Upload,
 )
-from fairdb.services import access
+from fairdb.services import access, bulk_export
 from fairdb.services.export import cell
 
 # Facets: URL parameter -> (label, column). Counts are shown for each.
@@ -503,3 +504,20 @@ def rows_for_download(user: Any, query: SampleQuery, batch: int = 5000) -> Itera
         if result.next_cursor is None:
             return
         cursor = decode_cursor(result.next_cursor)
+
+
+def download_batches(user: Any, query: SampleQuery) -> Iterator[Any]:
+    """Every matching sample in id order as polars frames of [dataset_id, dataset_title,
+    cells...] (bulk_export: COPY out and vectorised cells, for big downloads)."""
+    statement = (
+        select(
+            Sample.id.label("id"),
+            Sample.dataset_id.label("dataset_id"),
+            Dataset.title.label("dataset_title"),
+        )
+        .select_from(Sample)
+        .join(Dataset, Dataset.id == Sample.dataset_id)
+        .where(where(user, query))
+    )
+    leading = {"id": pl.Int64, "dataset_id": pl.Int64, "dataset_title": pl.String}
+    return bulk_export.batches(statement, leading, query.columns)
