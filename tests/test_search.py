@@ -281,6 +281,7 @@ def test_counts_kept_per_upload_agree_with_counting_the_samples(client, catalogu
     curation.set_sample_privacy(hidden, catalogue["owner"], Privacy.PRIVATE)
     db.session.commit()
     queries = ["", "country=Kenya", "country=Kenya&sex=female", "disease=healthy&sex=male"]
+    queries += ["q=crohn", "q=kenya+fem", "q=crohn&country=Japan", "q=gelderland"]
     queries.append(f"dataset={catalogue['restricted'].id}&country=Japan")
     for who in ("anonymous", "owner"):
         if who == "owner":

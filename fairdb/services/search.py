@@ -305,10 +305,8 @@ def where(user: Any, query: SampleQuery, *, skip: str | None = None) -> ColumnEl
         conditions.append(age_in_years >= query.age_min)
     if query.age_max is not None:
         conditions.append(age_in_years <= query.age_max)
-    for word in query.words():
-        if word not in query.matches:
-            query.matches[word] = _matching_values(word)
-        conditions.append(_word_clause(word, query.matches[word]))
+    for word, found in zip(query.words(), _word_matches(query), strict=True):
+        conditions.append(_word_clause(word, found))
     if query.taxon:
         conditions.append(Sample.id.in_(_taxon_samples(query.taxon, query.taxon_min)))
     return and_(true(), *conditions)
@@ -325,16 +323,43 @@ class FacetValue:
     chosen: bool
 
 
+# Typed columns the per-upload counts hold, by sample column name.
+COUNTED = {
+    "geo_country": SampleFacet.geo_country,
+    "host_body_site_label": SampleFacet.host_body_site_label,
+    "host_sex": SampleFacet.host_sex,
+    "host_disease_stat": SampleFacet.host_disease_stat,
+    "seq_meth": SampleFacet.seq_meth,
+}
+
+
+def _word_matches(query: SampleQuery) -> list[dict[str, list[str]]]:
+    for word in query.words():
+        if word not in query.matches:
+            query.matches[word] = _matching_values(word)
+    return [query.matches[word] for word in query.words()]
+
+
 def _only_facets(query: SampleQuery) -> bool:
-    """Whether the per-upload facet counts can answer: no words, ranges or taxon."""
-    return not (
-        query.words()
-        or query.taxon
+    """Whether the per-upload counts can answer: no ranges or taxon, and every word matched
+    values of columns they hold (not a name, a place or a medium)."""
+    if (
+        query.taxon
         or query.date_from
         or query.date_to
         or query.age_min is not None
         or query.age_max is not None
-    )
+    ):
+        return False
+    return all(found and set(found) <= set(COUNTED) for found in _word_matches(query))
+
+
+def _counted_words(query: SampleQuery) -> list[ColumnElement[bool]]:
+    """The words' conditions on the per-upload counts (see _only_facets)."""
+    return [
+        or_(*[COUNTED[name].in_(values) for name, values in found.items()])
+        for found in _word_matches(query)
+    ]
 
 
 def _counting(user: Any, query: SampleQuery) -> tuple[Any, Any, dict[str, Any], Any]:
@@ -345,7 +370,11 @@ def _counting(user: Any, query: SampleQuery) -> tuple[Any, Any, dict[str, Any], 
         columns = FACET_TABLE_COLUMNS
 
         def condition(skip: str | None) -> ColumnElement[bool]:
-            return and_(access.readable_facets(user), *_facet_conditions(query, skip, columns))
+            return and_(
+                access.readable_facets(user),
+                *_facet_conditions(query, skip, columns),
+                *_counted_words(query),
+            )
 
         return source, func.coalesce(func.sum(SampleFacet.samples), 0), columns, condition
     source = orm_join(Sample, Dataset, Dataset.id == Sample.dataset_id)
