@@ -18,7 +18,6 @@ import gc
 import io
 import json
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
@@ -91,7 +90,7 @@ def _ingest_child(
             return
         db.session.commit()
         elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = common.peak_rss_mb()
     out.put({"seconds": elapsed, "stored": result.stored, "peak_rss_mb": peak_mb})
 
 

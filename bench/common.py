@@ -62,14 +62,33 @@ def bytes_source(content: bytes) -> Callable[[], io.BytesIO]:
 
 
 def in_child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
-    """Run target(*args, queue) in a spawned process and return what it put on the queue."""
+    """Run target(*args, queue) in a spawned process and return what it put on the queue; a
+    child that dies without a word ends the bench instead of hanging it."""
+    import queue as queues
+
     context = multiprocessing.get_context("spawn")
-    queue: multiprocessing.Queue = context.Queue()
+    queue: multiprocessing.Queue[dict[str, Any]] = context.Queue()
     child = context.Process(target=target, args=(*args, queue))
     child.start()
-    outcome: dict[str, Any] = queue.get()
+    while True:
+        try:
+            outcome: dict[str, Any] = queue.get(timeout=1)
+            break
+        except queues.Empty:
+            if not child.is_alive():
+                raise SystemExit(f"the measuring child died (exit code {child.exitcode})") from None
     child.join()
     return outcome
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's
+    high-water mark across fork and exec, so a spawned child's ru_maxrss starts at its
+    parent's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def report(figures: dict[str, Any], name: str) -> None:

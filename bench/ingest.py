@@ -14,7 +14,6 @@ import argparse
 import gc
 import json
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
@@ -46,7 +45,7 @@ def _ingest_child(url: str, instance: str, path: str, out: multiprocessing.Queue
             return
         db.session.commit()
         elapsed = time.perf_counter() - started
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = common.peak_rss_mb()
     out.put({"seconds": elapsed, "stored": result.stored, "peak_rss_mb": peak_mb})
 
 

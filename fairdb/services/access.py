@@ -176,27 +176,43 @@ def member_datasets(user: Any) -> ColumnElement[bool]:
     return or_(Dataset.owner_id == user.id, Dataset.id.in_(_member_datasets(user)))
 
 
+def _readable_ids(user: Any) -> tuple[list[int], list[int]]:
+    """(public datasets, datasets the user is a member of), asked once per request: queries
+    over many samples filter on these ids instead of joining every sample to its dataset."""
+    key = f"fairdb_readable_{getattr(user, 'id', None)}"
+    if key not in g:
+        public = select(Dataset.id).where(Dataset.privacy == Privacy.PUBLIC)
+        member = select(Dataset.id).where(member_datasets(user))
+        found = (
+            list(db.session.scalars(public)),
+            list(db.session.scalars(member)) if _signed_in(user) else [],
+        )
+        setattr(g, key, found)
+    cached: tuple[list[int], list[int]] = getattr(g, key)
+    return cached
+
+
 def readable_samples(user: Any) -> ColumnElement[bool]:
-    """A WHERE clause on samples (joined to their dataset) the user may see record by record."""
-    public = (Dataset.privacy == Privacy.PUBLIC) & (
+    """A WHERE clause on samples the user may see record by record: samples of public datasets
+    without a tighter privacy of their own, and every sample of the datasets they are a member
+    of (all, for admins)."""
+    if _signed_in(user) and user.is_admin:
+        return true()
+    public, member = _readable_ids(user)
+    open_public = Sample.dataset_id.in_(public) & (
         Sample.privacy.is_(None) | (Sample.privacy == Privacy.PUBLIC)
     )
-    if not _signed_in(user):
-        return public
-    if user.is_admin:
-        return true()
-    return or_(public, member_datasets(user))
+    return or_(open_public, Sample.dataset_id.in_(member)) if member else open_public
 
 
 def readable_facets(user: Any) -> ColumnElement[bool]:
-    """The same rule as `readable_samples`, on per-upload facet counts (joined to datasets):
-    `open` counts are samples without a privacy of their own tighter than public."""
-    public = (Dataset.privacy == Privacy.PUBLIC) & SampleFacet.open
-    if not _signed_in(user):
-        return public
-    if user.is_admin:
+    """The same rule as `readable_samples`, on per-upload facet counts: `open` counts are
+    samples without a privacy of their own tighter than public."""
+    if _signed_in(user) and user.is_admin:
         return true()
-    return or_(public, member_datasets(user))
+    public, member = _readable_ids(user)
+    open_public = SampleFacet.dataset_id.in_(public) & SampleFacet.open
+    return or_(open_public, SampleFacet.dataset_id.in_(member)) if member else open_public
 
 
 def samples_of(user: Any, dataset: Dataset) -> ColumnElement[bool]:
