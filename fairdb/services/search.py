@@ -486,6 +486,13 @@ def _shared_cells(upload_ids: set[int]) -> dict[int, dict[str, str]]:
     )
 
 
+def _titles(dataset_ids: set[int]) -> dict[int, str]:
+    if not dataset_ids:
+        return {}
+    named = select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))
+    return {dataset_id: title for dataset_id, title in db.session.execute(named)}
+
+
 @dataclass
 class Page:
     rows: list[dict[str, Any]]
@@ -494,21 +501,19 @@ class Page:
 
 def page(user: Any, query: SampleQuery) -> Page:
     statement = _sorted(
-        select(*ROW_COLUMNS, Dataset.title.label("dataset_title"), SORTS[query.sort][0])
-        .select_from(Sample)
-        .join(Dataset, Dataset.id == Sample.dataset_id)
-        .where(where(user, query)),
+        select(*ROW_COLUMNS, SORTS[query.sort][0]).select_from(Sample).where(where(user, query)),
         query,
     ).limit(query.limit + 1)
     found = db.session.execute(statement).all()
     more = len(found) > query.limit
     found = found[: query.limit]
     shared = _shared_cells({row.upload_id for row in found if row.upload_id is not None})
+    titles = _titles({row.dataset_id for row in found})
     rows = [
         {
             "id": row.id,
             "dataset_id": row.dataset_id,
-            "dataset_title": row.dataset_title,
+            "dataset_title": titles.get(row.dataset_id, ""),
             "samp_name": row.samp_name,
             "cells": {name: cell(row, name, shared.get(row.upload_id)) for name in query.columns},
         }
@@ -539,14 +544,16 @@ def download_batches(user: Any, query: SampleQuery) -> Iterator[Any]:
     """Every matching sample in id order as polars frames of [dataset_id, dataset_title,
     cells...] (bulk_export: COPY out and vectorised cells, for big downloads)."""
     statement = (
-        select(
-            Sample.id.label("id"),
-            Sample.dataset_id.label("dataset_id"),
-            Dataset.title.label("dataset_title"),
-        )
+        select(Sample.id.label("id"), Sample.dataset_id.label("dataset_id"))
         .select_from(Sample)
-        .join(Dataset, Dataset.id == Sample.dataset_id)
         .where(where(user, query))
     )
-    leading = {"id": pl.Int64, "dataset_id": pl.Int64, "dataset_title": pl.String}
-    return bulk_export.batches(statement, leading, query.columns)
+    leading = {"id": pl.Int64, "dataset_id": pl.Int64}
+    titles: dict[int, str] = {}
+    for batch in bulk_export.batches(statement, leading, query.columns):
+        missing = set(batch["dataset_id"].unique().to_list()) - set(titles)
+        if missing:
+            named = select(Dataset.id, Dataset.title).where(Dataset.id.in_(missing))
+            titles.update({dataset_id: title for dataset_id, title in db.session.execute(named)})
+        title = batch["dataset_id"].replace_strict(titles, return_dtype=pl.String)
+        yield batch.select(pl.col("dataset_id"), title.alias("dataset_title"), *query.columns)
