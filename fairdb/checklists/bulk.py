@@ -27,6 +27,7 @@ from fairdb.checklists.cells import (
     check_cell,
 )
 from fairdb.checklists.model import Checklist, Field
+from fairdb.checklists.written import written
 
 MAX_ERRORS_KEPT = 10_000
 MEMO_MAX_VALUES = 5_000  # per column; more distinct values are decided chunk by chunk
@@ -374,37 +375,11 @@ def _rebuilt_expr(name: str) -> pl.Expr | None:
     """Over a value `v` and its typed outputs: whether the outputs write `v` back exactly
     (export.canonical does the writing). Such cells are not repeated in `attributes`."""
     v = pl.col("v")
-    if name in TEXT_DERIVED:
-        return pl.col(name) == v
-    if name in TERM_DERIVED:
-        label, term = pl.col(f"{name}_label"), pl.col(f"{name}_id")
-        written = (
-            pl.when(term.is_not_null())
-            .then(pl.concat_str([label, pl.lit(" ["), term, pl.lit("]")]))
-            .otherwise(label)
-        )
-        return written == v
-    if name == "collection_date":
-        when, precision = pl.col("collection_date"), pl.col("collection_date_precision")
-        written = (
-            pl.when(precision == "day")
-            .then(when.dt.strftime("%Y-%m-%d"))
-            .when(precision == "month")
-            .then(when.dt.strftime("%Y-%m"))
-            .when(precision == "year")
-            .then(when.dt.strftime("%Y"))
-        )
-        return written == v
-    if name == "geo_loc_name":
-        country, region, place = pl.col("geo_country"), pl.col("geo_region"), pl.col("geo_place")
-        tail = pl.when(place.is_not_null()).then(pl.lit(", ") + place).otherwise(pl.lit(""))
-        written = (
-            pl.when(region.is_not_null())
-            .then(pl.concat_str([country, pl.lit(": "), region, tail]))
-            .when(place.is_null())
-            .then(country)
-        )
-        return written == v
+    # Text, terms, dates and places: rebuilt exactly when written back the same.
+    shown = written(name)
+    numeric = ("lat_lon", "host_age", "host_body_mass_index", "host_taxid")
+    if shown is not None and name not in numeric:
+        return shown == v
     # Numbers: a cell in NUMBER_TEXT shape is exactly what Python's float repr writes back.
     number = NUMBER_TEXT
     if name == "lat_lon":
@@ -415,7 +390,7 @@ def _rebuilt_expr(name: str) -> pl.Expr | None:
     }
     if name in quantities:
         value, unit = quantities[name]
-        written = pl.concat_str(
+        kept = pl.concat_str(
             [
                 v.str.extract(rf"^({number})(?: |$)", 1),
                 pl.when(pl.col(unit).is_not_null())
@@ -423,7 +398,7 @@ def _rebuilt_expr(name: str) -> pl.Expr | None:
                 .otherwise(pl.lit("")),
             ]
         )
-        return (written == v) & pl.col(value).is_not_null()
+        return (kept == v) & pl.col(value).is_not_null()
     if name == "host_taxid":
         return v.str.contains(r"^(?:0|[1-9][0-9]{0,17})$") & (
             pl.col("host_taxid").cast(pl.String) == v

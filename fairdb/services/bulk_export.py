@@ -16,24 +16,15 @@ from typing import Any
 import polars as pl
 from sqlalchemy import Integer, Select, cast, select
 
+from fairdb.checklists.cells import OUTPUTS
+from fairdb.checklists.written import written
 from fairdb.extensions import db
 from fairdb.models import Sample, Upload
 from fairdb.services.copying import copy_out, raw_connection
 from fairdb.services.formats import FORMULA_LIKE, NUMBER
 
-TERM_FIELDS = ("env_broad_scale", "env_local_scale", "env_medium", "host_body_site")
-TEXT_FIELDS = ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat")
-# The typed columns each rebuildable field is written back from (export.canonical).
-SOURCES: dict[str, tuple[str, ...]] = {
-    **{name: (name,) for name in TEXT_FIELDS},
-    **{name: (f"{name}_label", f"{name}_id") for name in TERM_FIELDS},
-    "collection_date": ("collection_date", "collection_date_precision"),
-    "geo_loc_name": ("geo_country", "geo_region", "geo_place"),
-    "lat_lon": ("latitude", "longitude"),
-    "host_age": ("host_age_value", "host_age_unit"),
-    "host_body_mass_index": ("host_body_mass_index", "host_body_mass_index_unit"),
-    "host_taxid": ("host_taxid",),
-}
+# The typed columns each rebuildable field is written back from.
+SOURCES: dict[str, tuple[str, ...]] = OUTPUTS
 DTYPES = {
     "collection_date": pl.Date,
     "latitude": pl.Float64,
@@ -44,65 +35,10 @@ DTYPES = {
 }
 
 
-def _number(column: str) -> pl.Expr:
-    """A float as export.number_text writes it: an integer without '.0', else its shortest
-    repr (cells are only left to be rebuilt when written in that shape, see bulk.NUMBER_TEXT)."""
-    value = pl.col(column)
-    return (
-        pl.when(value == value.round(0))
-        .then(value.cast(pl.Int64).cast(pl.String))
-        .otherwise(value.cast(pl.String))
-    )
-
-
 def canonical(name: str) -> pl.Expr:
     """export.canonical as a polars expression over the typed columns (null: no value)."""
-    if name in TEXT_FIELDS:
-        return pl.col(name)
-    if name in TERM_FIELDS:
-        label, term = pl.col(f"{name}_label"), pl.col(f"{name}_id")
-        return (
-            pl.when(term.is_not_null())
-            .then(pl.concat_str([label, pl.lit(" ["), term, pl.lit("]")]))
-            .otherwise(label)
-        )
-    if name == "collection_date":
-        when, precision = pl.col("collection_date"), pl.col("collection_date_precision")
-        return (
-            pl.when(precision == "day")
-            .then(when.dt.strftime("%Y-%m-%d"))
-            .when(precision == "month")
-            .then(when.dt.strftime("%Y-%m"))
-            .when(precision == "year")
-            .then(when.dt.strftime("%Y"))
-        )
-    if name == "geo_loc_name":
-        country, region, place = pl.col("geo_country"), pl.col("geo_region"), pl.col("geo_place")
-        tail = pl.when(place.is_not_null()).then(pl.lit(", ") + place).otherwise(pl.lit(""))
-        return (
-            pl.when(region.is_not_null())
-            .then(pl.concat_str([country, pl.lit(": "), region, tail]))
-            .when(place.is_null())
-            .then(country)
-        )
-    if name == "lat_lon":
-        return pl.when(pl.col("latitude").is_not_null() & pl.col("longitude").is_not_null()).then(
-            pl.concat_str([_number("latitude"), pl.lit(" "), _number("longitude")])
-        )
-    if name in ("host_age", "host_body_mass_index"):
-        value = "host_age_value" if name == "host_age" else "host_body_mass_index"
-        unit = pl.col(f"{name}_unit")
-        return pl.when(pl.col(value).is_not_null()).then(
-            pl.concat_str(
-                [
-                    _number(value),
-                    pl.when(unit.is_not_null()).then(pl.lit(" ") + unit).otherwise(pl.lit("")),
-                ]
-            )
-        )
-    if name == "host_taxid":
-        return pl.col("host_taxid").cast(pl.String)
-    return pl.lit(None, pl.String)
+    found = written(name)
+    return found if found is not None else pl.lit(None, pl.String)
 
 
 def escaped(column: pl.Expr) -> pl.Expr:
