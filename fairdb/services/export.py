@@ -124,7 +124,9 @@ def number_text(value: float) -> str:
 
 def canonical(sample: Any, name: str) -> str | None:
     """The cell a typed field is written back as when `attributes` holds no raw text for it
-    (mirrors checklists.bulk._rebuilt_expr)."""
+    (mirrors checklists.written, which the bulk validator and big downloads use)."""
+    if name not in TYPED_SOURCES:
+        return None  # no typed columns: the cell is kept as written or shared
     if name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat"):
         value: str | None = getattr(sample, name)
         return value
@@ -142,12 +144,11 @@ def canonical(sample: Any, name: str) -> str | None:
         return sample.geo_country if sample.geo_place is None else None
     if name == "lat_lon" and sample.latitude is not None and sample.longitude is not None:
         return f"{number_text(sample.latitude)} {number_text(sample.longitude)}"
-    quantities = {
-        "host_age": (sample.host_age_value, sample.host_age_unit),
-        "host_body_mass_index": (sample.host_body_mass_index, sample.host_body_mass_index_unit),
-    }
-    number, unit = quantities.get(name, (None, None))
-    if number is not None:
+    if name in ("host_age", "host_body_mass_index"):
+        value = "host_age_value" if name == "host_age" else "host_body_mass_index"
+        number, unit = getattr(sample, value), getattr(sample, f"{name}_unit")
+        if number is None:
+            return None
         return number_text(number) + (f" {unit}" if unit is not None else "")
     if name == "host_taxid" and sample.host_taxid is not None:
         return str(sample.host_taxid)
