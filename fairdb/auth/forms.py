@@ -16,6 +16,22 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def email_field(missing: str, description: str | None = None) -> Any:
+    """An email address field: stripped, checked for its shape (not its deliverability)."""
+    return EmailField(
+        "Email address",
+        description=description,
+        filters=[_strip],
+        validators=[
+            DataRequired(message=missing),
+            Email(
+                message="Enter an email address like name@example.org.", check_deliverability=False
+            ),
+            Length(max=320),
+        ],
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email address", filters=[_strip], validators=[DataRequired(), Length(max=320)]
@@ -24,17 +40,7 @@ class LoginForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField(
-        "Email address",
-        filters=[_strip],
-        validators=[
-            DataRequired(message="Enter your email address."),
-            Email(
-                message="Enter an email address like name@example.org.", check_deliverability=False
-            ),
-            Length(max=320),
-        ],
-    )
+    email = email_field("Enter your email address.")
     display_name = StringField(
         "Display name",
         description="Shown to collaborators and as the creator of your datasets.",

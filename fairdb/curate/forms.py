@@ -2,60 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
 from wtforms import (
-    EmailField,
     RadioField,
     SelectChoice,
-    SelectField,
     StringField,
-    TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired
 
-from fairdb.models import LICENSES, Membership
-from fairdb.services.datasets import DatasetError, parse_creators
-from fairdb.uploads.forms import PRIVACY_CHOICES
+from fairdb.auth.forms import email_field
+from fairdb.models import Membership
+from fairdb.uploads.forms import PRIVACY_CHOICES, DescriptionForm
 
-
-class EditDatasetForm(FlaskForm):
-    title = StringField(
-        "Title", validators=[DataRequired(message="Give the dataset a title."), Length(max=300)]
-    )
-    description = TextAreaField("Description", validators=[Optional(), Length(max=20_000)])
-    creators = TextAreaField(
-        "Creators",
-        description="One per line, in citation order: Name; ORCID iD; Affiliation.",
-        validators=[Optional(), Length(max=10_000)],
-    )
-    keywords = StringField(
-        "Keywords", description="Separated by commas.", validators=[Optional(), Length(max=1000)]
-    )
-    license = SelectField(
-        "License", choices=[SelectChoice(key, label) for key, label in LICENSES.items()]
-    )
-
-    def validate_creators(self, field: Any) -> None:
-        try:
-            parse_creators(field.data or "")
-        except DatasetError as error:
-            raise ValidationError(str(error)) from error
+# The edit form is the description part of the new dataset form.
+EditDatasetForm = DescriptionForm
 
 
 class CollaboratorForm(FlaskForm):
-    email = EmailField(
-        "Email address",
-        description="The address they registered with.",
-        filters=[lambda value: value.strip() if isinstance(value, str) else value],
-        validators=[
-            DataRequired(message="Enter the collaborator's email address."),
-            Email(
-                message="Enter an email address like name@example.org.", check_deliverability=False
-            ),
-            Length(max=320),
-        ],
+    email = email_field(
+        "Enter the collaborator's email address.", "The address they registered with."
     )
     role = RadioField(
         "Role",

@@ -31,7 +31,14 @@ PRIVACY_CHOICES = [
 ]
 
 
-class DatasetForm(FlaskForm):
+CREATORS_HINT = (
+    "One per line, in citation order: Name; ORCID iD; Affiliation (ORCID and affiliation optional)."
+)
+
+
+class DescriptionForm(FlaskForm):
+    """What describes a dataset: on the new dataset form and on its edit form."""
+
     title = StringField(
         "Title",
         validators=[DataRequired(message="Give the dataset a title."), Length(max=300)],
@@ -42,10 +49,7 @@ class DatasetForm(FlaskForm):
         description="What was sampled, why, and how. Shown on the dataset page and in citations.",
     )
     creators = TextAreaField(
-        "Creators",
-        description="One per line, in citation order: Name; ORCID iD; Affiliation "
-        "(ORCID and affiliation optional). Leave empty to list yourself.",
-        validators=[Optional(), Length(max=10_000)],
+        "Creators", description=CREATORS_HINT, validators=[Optional(), Length(max=10_000)]
     )
     keywords = StringField(
         "Keywords", description="Separated by commas.", validators=[Optional(), Length(max=1000)]
@@ -55,6 +59,15 @@ class DatasetForm(FlaskForm):
         choices=[SelectChoice(key, label) for key, label in LICENSES.items()],
         default="CC-BY-4.0",
     )
+
+    def validate_creators(self, field: Any) -> None:
+        try:
+            parse_creators(field.data or "")
+        except DatasetError as error:
+            raise ValidationError(str(error)) from error
+
+
+class DatasetForm(DescriptionForm):
     privacy = RadioField("Who can see it", choices=PRIVACY_CHOICES, default=Privacy.PRIVATE.value)
     checklist = SelectField(
         "Checklist",
@@ -65,12 +78,7 @@ class DatasetForm(FlaskForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.checklist.choices = [SelectChoice(name, name) for name in checklist_names()]
-
-    def validate_creators(self, field: Any) -> None:
-        try:
-            parse_creators(field.data or "")
-        except DatasetError as error:
-            raise ValidationError(str(error)) from error
+        self.creators.description = f"{CREATORS_HINT} Leave empty to list yourself."
 
 
 class UploadForm(FlaskForm):
