@@ -29,7 +29,6 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.orm import join as orm_join
 
 from fairdb.extensions import db
 from fairdb.models import (
@@ -366,7 +365,7 @@ def _counting(user: Any, query: SampleQuery) -> tuple[Any, Any, dict[str, Any], 
     """Where facet counts come from: the small per-upload counts when only facets are chosen,
     else the samples themselves. (from clause, count, facet columns, WHERE for a skipped facet)"""
     if _only_facets(query):
-        source = orm_join(SampleFacet, Dataset, Dataset.id == SampleFacet.dataset_id)
+        source = SampleFacet.__table__
         columns = FACET_TABLE_COLUMNS
 
         def condition(skip: str | None) -> ColumnElement[bool]:
@@ -377,7 +376,7 @@ def _counting(user: Any, query: SampleQuery) -> tuple[Any, Any, dict[str, Any], 
             )
 
         return source, func.coalesce(func.sum(SampleFacet.samples), 0), columns, condition
-    source = orm_join(Sample, Dataset, Dataset.id == Sample.dataset_id)
+    source = Sample.__table__
 
     def sample_condition(skip: str | None) -> ColumnElement[bool]:
         return where(user, query, skip=skip)
