@@ -23,8 +23,12 @@ from fairdb.models import Sample, Upload
 from fairdb.services.copying import copy_out, raw_connection
 from fairdb.services.formats import FORMULA_LIKE, NUMBER
 
-# The typed columns each rebuildable field is written back from.
-SOURCES: dict[str, tuple[str, ...]] = OUTPUTS
+
+def _typed_sources(columns: list[str]) -> list[str]:
+    """The typed columns the cells of `columns` are written back from (cells.OUTPUTS)."""
+    return sorted({source for name in columns for source in OUTPUTS.get(name, ())})
+
+
 DTYPES = {
     "collection_date": pl.Date,
     "latitude": pl.Float64,
@@ -62,7 +66,7 @@ def _sql(statement: Select[Any]) -> str:
 
 def select_cells(statement: Select[Any], columns: list[str]) -> Select[Any]:
     """Add to a select over Sample what the cells of `columns` are built from."""
-    typed = sorted({source for name in columns for source in SOURCES.get(name, ())})
+    typed = _typed_sources(columns)
     extra: list[Any] = [Sample.upload_id.label("upload_id")]
     extra += [getattr(Sample, name).label(name) for name in typed]
     for number, name in enumerate(columns):
@@ -74,7 +78,7 @@ def select_cells(statement: Select[Any], columns: list[str]) -> Select[Any]:
 def frame(statement: Select[Any], leading: dict[str, Any], columns: list[str]) -> pl.DataFrame:
     """Run `select_cells(statement)` by COPY and return the leading columns (as selected
     first, with their polars types) and one text column per requested cell."""
-    typed = sorted({source for name in columns for source in SOURCES.get(name, ())})
+    typed = _typed_sources(columns)
     schema: dict[str, Any] = {**leading, "upload_id": pl.Int64}
     schema.update({name: DTYPES.get(name, pl.String) for name in typed})
     for number in range(len(columns)):
