@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     Enum,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -70,6 +71,12 @@ class Dataset(Timestamped, Base):
     privacy: Mapped[Privacy] = mapped_column(PRIVACY_ENUM, default=Privacy.PRIVATE)
     checklist: Mapped[str] = mapped_column(String(60))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # An anonymised version points at the dataset it was generalised from (which stays as it was).
+    derived_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL"), nullable=True
+    )
+    # Epsilon this dataset's noisy summaries may spend in all; None: the site's default.
+    privacy_budget: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     owner: Mapped[User] = relationship()
     uploads: Mapped[list[Upload]] = relationship(
