@@ -47,6 +47,16 @@ class Config:
     MAX_CONTENT_LENGTH = 200 * 1024 * 1024
     LOG_LEVEL = "INFO"
     SITE_NAME = "fairdb"
+    # Differential privacy: the epsilon each dataset's noisy summaries may spend in all (a dataset
+    # can set its own), and what one summary costs unless the asker picks another amount.
+    PRIVACY_BUDGET = 1.0
+    PRIVACY_QUERY_EPSILON = 0.1
+    # The publishing guard: making a dataset public or restricted below these asks the owner to
+    # generalise first or to record a justification.
+    PUBLISH_MIN_K = 5
+    PUBLISH_MAX_RISK_SCORE = 20
+    # Requests per token (or per address without one) on /api/v1.
+    API_RATE_LIMIT = "600 per minute"
 
 
 class ProductionConfig(Config):
