@@ -8,7 +8,8 @@ download uploads back unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import operator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select, text
@@ -109,12 +110,23 @@ def cell(sample: Any, name: str, shared: dict[str, str] | None = None) -> str:
     """A sample's cell as it was uploaded: its own raw text if kept (null: none), else the
     value its upload's samples share, else rebuilt from typed values. `sample` is a Sample or
     a result row with the same columns."""
-    if name in sample.attributes:
-        value = sample.attributes[name]
-        return "" if value is None else str(value)
-    if shared and name in shared:
-        return str(shared[name])
-    return canonical(sample, name) or ""
+    return cell_reader(name)(sample, shared)
+
+
+def cell_reader(name: str) -> Callable[[Any, dict[str, str] | None], str]:
+    """`cell` for one field, with the field's rebuild looked up once (pages call it per cell)."""
+    rebuild = REBUILD.get(name)
+
+    def read(sample: Any, shared: dict[str, str] | None) -> str:
+        own = sample.attributes
+        if name in own:
+            value = own[name]
+            return "" if value is None else str(value)
+        if shared and name in shared:
+            return str(shared[name])
+        return (rebuild(sample) or "") if rebuild is not None else ""
+
+    return read
 
 
 def number_text(value: float) -> str:
@@ -124,32 +136,75 @@ def number_text(value: float) -> str:
 
 def canonical(sample: Any, name: str) -> str | None:
     """The cell a typed field is written back as when `attributes` holds no raw text for it
-    (mirrors checklists.written, which the bulk validator and big downloads use)."""
-    if name not in TYPED_SOURCES:
-        return None  # no typed columns: the cell is kept as written or shared
-    if name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat"):
-        value: str | None = getattr(sample, name)
-        return value
-    if name in ("env_broad_scale", "env_local_scale", "env_medium", "host_body_site"):
-        label, term = getattr(sample, f"{name}_label"), getattr(sample, f"{name}_id")
+    (mirrors checklists.written, which the bulk validator and big downloads use); None for a
+    field without typed columns (its cell is kept as written or shared)."""
+    rebuild = REBUILD.get(name)
+    return rebuild(sample) if rebuild is not None else None
+
+
+def _term(name: str) -> Callable[[Any], str | None]:
+    label_column, term_column = f"{name}_label", f"{name}_id"
+
+    def rebuild(sample: Any) -> str | None:
+        label, term = getattr(sample, label_column), getattr(sample, term_column)
         return f"{label} [{term}]" if term is not None else label
-    if name == "collection_date" and sample.collection_date is not None:
-        formats = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
-        form = formats.get(sample.collection_date_precision or "")
-        return sample.collection_date.strftime(form) if form else None
-    if name == "geo_loc_name" and sample.geo_country is not None:
-        if sample.geo_region is not None:
-            tail = f", {sample.geo_place}" if sample.geo_place is not None else ""
-            return f"{sample.geo_country}: {sample.geo_region}{tail}"
-        return sample.geo_country if sample.geo_place is None else None
-    if name == "lat_lon" and sample.latitude is not None and sample.longitude is not None:
-        return f"{number_text(sample.latitude)} {number_text(sample.longitude)}"
-    if name in ("host_age", "host_body_mass_index"):
-        value = "host_age_value" if name == "host_age" else "host_body_mass_index"
-        number, unit = getattr(sample, value), getattr(sample, f"{name}_unit")
+
+    return rebuild
+
+
+def _measure(value_column: str, unit_column: str) -> Callable[[Any], str | None]:
+    def rebuild(sample: Any) -> str | None:
+        number, unit = getattr(sample, value_column), getattr(sample, unit_column)
         if number is None:
             return None
         return number_text(number) + (f" {unit}" if unit is not None else "")
-    if name == "host_taxid" and sample.host_taxid is not None:
-        return str(sample.host_taxid)
-    return None
+
+    return rebuild
+
+
+_DATE_FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+
+
+def _date(sample: Any) -> str | None:
+    form = _DATE_FORMATS.get(sample.collection_date_precision or "")
+    if sample.collection_date is None or form is None:
+        return None
+    return sample.collection_date.strftime(form)  # type: ignore[no-any-return]
+
+
+def _place(sample: Any) -> str | None:
+    if sample.geo_country is None:
+        return None
+    if sample.geo_region is not None:
+        tail = f", {sample.geo_place}" if sample.geo_place is not None else ""
+        return f"{sample.geo_country}: {sample.geo_region}{tail}"
+    return sample.geo_country if sample.geo_place is None else None
+
+
+def _coordinates(sample: Any) -> str | None:
+    if sample.latitude is None or sample.longitude is None:
+        return None
+    return f"{number_text(sample.latitude)} {number_text(sample.longitude)}"
+
+
+def _taxid(sample: Any) -> str | None:
+    return None if sample.host_taxid is None else str(sample.host_taxid)
+
+
+# How each field with typed columns is rebuilt: looked up once per cell, one small function each.
+REBUILD: dict[str, Callable[[Any], str | None]] = {
+    **{
+        name: operator.attrgetter(name)
+        for name in ("samp_name", "seq_meth", "host_subject_id", "host_sex", "host_disease_stat")
+    },
+    **{
+        name: _term(name)
+        for name in ("env_broad_scale", "env_local_scale", "env_medium", "host_body_site")
+    },
+    "collection_date": _date,
+    "geo_loc_name": _place,
+    "lat_lon": _coordinates,
+    "host_age": _measure("host_age_value", "host_age_unit"),
+    "host_body_mass_index": _measure("host_body_mass_index", "host_body_mass_index_unit"),
+    "host_taxid": _taxid,
+}
