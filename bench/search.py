@@ -205,6 +205,7 @@ def load(app: Any, samples: int, datasets: int) -> int:
     from fairdb.models import Privacy, Upload
     from fairdb.services import accounts
     from fairdb.services import datasets as dataset_service
+    from fairdb.services.copying import sample_id_mark
     from fairdb.services.search_index import UploadIndex
 
     rng = np.random.default_rng(2024)
@@ -245,9 +246,11 @@ def load(app: Any, samples: int, datasets: int) -> int:
             body = dataset_csv(columns, dataset.id, upload.id)
             upload.size_bytes = len(body)
             upload.sha256 = hashlib.sha256(body.encode()).hexdigest()
+            upload.first_sample_id = sample_id_mark()
             cursor.copy_expert(
                 f"COPY samples ({COPY_COLUMNS}) FROM STDIN (FORMAT csv)", io.StringIO(body)
             )
+            upload.last_sample_id = sample_id_mark()
             index = UploadIndex()
             index.add(typed_frame(columns))
             index.write(dataset.id, upload.id)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from fairdb.abundance.ingest import ingest_abundance
 from fairdb.extensions import db
@@ -176,6 +177,30 @@ def test_keyset_pages_walk_every_sample_once_in_each_order(client, catalogue):
     response = client.get("/samples?sort=-date&limit=100")
     dates = re.findall(r"<td>(2021-\d\d-15)</td>", response.get_data(as_text=True))
     assert dates == sorted(dates, reverse=True)
+
+
+def test_id_pages_jump_over_unreadable_datasets_and_miss_nothing(
+    client, create_dataset, create_user, tmp_path
+):
+    """Pages in id order start at the next readable upload's id range: nothing readable may be
+    skipped, nothing unreadable shown, and each upload's range bounds its samples."""
+    owner = create_user("owner@example.org")
+    first = stored(create_dataset, tmp_path / "a", Privacy.PUBLIC, "PUB", 7, owner=owner)
+    stored(create_dataset, tmp_path / "b", Privacy.PRIVATE, "PRI", 9, owner=owner)
+    stored(create_dataset, tmp_path / "c", Privacy.RESTRICTED, "RES", 4, owner=owner)
+    last = stored(create_dataset, tmp_path / "d", Privacy.PUBLIC, "PUX", 6, owner=owner)
+    for upload in [*first.uploads, *last.uploads]:
+        ids = db.session.scalars(select(Sample.id).where(Sample.upload_id == upload.id)).all()
+        assert upload.first_sample_id <= min(ids) <= max(ids) <= upload.last_sample_id
+    seen: list[str] = []
+    url = "/samples?limit=3"
+    while url:
+        response = client.get(url)
+        seen += re.findall(r'/samples/((?:PUB|PUX|PRI|RES)\d+)"', response.get_data(as_text=True))
+        match = re.search(r'href="([^"]+)" rel="next"', response.get_data(as_text=True))
+        url = match.group(1).replace("&amp;", "&") if match else ""
+    expected = [f"PUB{n}" for n in range(1, 8)] + [f"PUX{n}" for n in range(1, 7)]
+    assert seen == expected
 
 
 @pytest.mark.parametrize(

@@ -106,6 +106,11 @@ class Upload(Base):
     column_stats: Mapped[dict[str, Any]] = mapped_column(
         JSONB, default=dict, server_default=text("'{}'::jsonb")
     )
+    # Bounds on the ids of this upload's samples (taken from the id sequence around its COPY;
+    # concurrent uploads may interleave, so other uploads' ids can fall inside). Keyset pages
+    # jump over the id ranges of datasets the reader may not see instead of filtering them.
+    first_sample_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_sample_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

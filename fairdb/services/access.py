@@ -26,7 +26,8 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, g
 from flask_login import current_user
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Integer, any_, false, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from fairdb.extensions import db, login_manager
 from fairdb.models import (
@@ -36,6 +37,7 @@ from fairdb.models import (
     Privacy,
     Sample,
     SampleFacet,
+    Upload,
     UploadAttempt,
 )
 
@@ -192,6 +194,12 @@ def _readable_ids(user: Any) -> tuple[list[int], list[int]]:
     return cached
 
 
+def _among(column: Any, ids: list[int]) -> ColumnElement[bool]:
+    """`column = ANY(:ids)`: one array parameter instead of an IN list of a hundred, which keeps
+    the statement's cache key the same from request to request and spares rendering each id."""
+    return column == any_(literal(ids, ARRAY(Integer)))  # type: ignore[no-any-return]
+
+
 def readable_samples(user: Any) -> ColumnElement[bool]:
     """A WHERE clause on samples the user may see record by record: samples of public datasets
     without a tighter privacy of their own, and every sample of the datasets they are a member
@@ -199,10 +207,10 @@ def readable_samples(user: Any) -> ColumnElement[bool]:
     if _signed_in(user) and user.is_admin:
         return true()
     public, member = _readable_ids(user)
-    open_public = Sample.dataset_id.in_(public) & (
+    open_public = _among(Sample.dataset_id, public) & (
         Sample.privacy.is_(None) | (Sample.privacy == Privacy.PUBLIC)
     )
-    return or_(open_public, Sample.dataset_id.in_(member)) if member else open_public
+    return or_(open_public, _among(Sample.dataset_id, member)) if member else open_public
 
 
 def readable_facets(user: Any) -> ColumnElement[bool]:
@@ -211,8 +219,31 @@ def readable_facets(user: Any) -> ColumnElement[bool]:
     if _signed_in(user) and user.is_admin:
         return true()
     public, member = _readable_ids(user)
-    open_public = SampleFacet.dataset_id.in_(public) & SampleFacet.open
-    return or_(open_public, SampleFacet.dataset_id.in_(member)) if member else open_public
+    open_public = _among(SampleFacet.dataset_id, public) & SampleFacet.open
+    return or_(open_public, _among(SampleFacet.dataset_id, member)) if member else open_public
+
+
+def readable_id_range(user: Any, after: int) -> tuple[Any, Any] | None:
+    """Two scalar subqueries bounding the ids above `after` that `readable_samples` may let
+    through, from the id ranges of the readable datasets' uploads (every sample comes from an
+    upload; PostgreSQL runs each subquery once per statement). A keyset page in id order then
+    starts its index scan at the first readable upload ahead and stops after the last, instead
+    of filtering its way through datasets the user may not see. None for admins."""
+    if _signed_in(user) and user.is_admin:
+        return None
+    public, member = _readable_ids(user)
+    readable = (_among(Upload.dataset_id, public + member), Upload.kind == "samples")
+    # An upload without a recorded range (migration 0009 filled the old ones) disables the
+    # jump: correct, only slower.
+    unbounded = 2**63 - 1
+    ahead = Upload.last_sample_id.is_(None) | (Upload.last_sample_id > after)
+    floor = select(func.min(func.coalesce(Upload.first_sample_id, 0))).where(*readable, ahead)
+    ceiling = select(func.max(func.coalesce(Upload.last_sample_id, unbounded))).where(*readable)
+    # No readable upload at all: the ceiling 0 ends the page at once.
+    return (
+        func.coalesce(floor.scalar_subquery(), 0),
+        func.coalesce(ceiling.scalar_subquery(), 0),
+    )
 
 
 def samples_of(user: Any, dataset: Dataset) -> ColumnElement[bool]:

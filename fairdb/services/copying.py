@@ -6,6 +6,7 @@ import io
 from typing import Any
 
 import polars as pl
+from sqlalchemy import text
 
 from fairdb.extensions import db
 
@@ -28,3 +29,10 @@ def copy_out(query: str, schema: dict[str, Any]) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     buffer.seek(0)
     return pl.read_csv(buffer, has_header=False, schema=schema)
+
+
+def sample_id_mark() -> int:
+    """A fresh value of the samples' id sequence. Taken before and after an upload's COPY, two
+    marks bound the ids of the samples it stored (uploads.first/last_sample_id)."""
+    mark = db.session.scalar(text("SELECT nextval(pg_get_serial_sequence('samples', 'id'))"))
+    return int(mark)

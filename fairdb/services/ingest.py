@@ -25,7 +25,7 @@ from fairdb.checklists.model import Checklist, get_checklist
 from fairdb.extensions import db
 from fairdb.models import TYPED_COLUMNS, Dataset, Upload, User
 from fairdb.services.column_stats import UploadStats
-from fairdb.services.copying import copy_out, raw_connection
+from fairdb.services.copying import copy_out, raw_connection, sample_id_mark
 from fairdb.services.ingest_columns import column_problems, prepare_frame
 from fairdb.services.search_index import UploadIndex
 from fairdb.services.tables import TableError, open_table
@@ -197,6 +197,7 @@ def _check_and_copy(
     # One upload at a time per dataset: the names checked below stay unique until commit.
     db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
+    upload.first_sample_id = sample_id_mark()
     copier = _Copier(dataset.id, upload.id)
     state = _Run(result, names, copier, upload, memo={}, index=UploadIndex(), stats=UploadStats())
     shared: dict[str, str] | None = None
@@ -209,6 +210,7 @@ def _check_and_copy(
                 progress(result.rows_checked)
         if result.error_count == 0:
             copier.finish()
+            upload.last_sample_id = sample_id_mark()
             state.index.write(dataset.id, upload.id)
             upload.column_stats = state.stats.result()
         else:

@@ -43,7 +43,7 @@ from fairdb.models import (
     Upload,
 )
 from fairdb.services import access, bulk_export
-from fairdb.services.export import cell
+from fairdb.services.export import cell_reader
 
 # Facets: URL parameter -> (label, column). Counts are shown for each.
 FACETS: dict[str, tuple[str, Any]] = {
@@ -441,11 +441,14 @@ def facet_counts(user: Any, query: SampleQuery) -> tuple[int, dict[str, list[Fac
     return total, out
 
 
-def _sorted(statement: Select[Any], query: SampleQuery) -> Select[Any]:
+def _sorted(user: Any, statement: Select[Any], query: SampleQuery) -> Select[Any]:
     column, descending = SORTS[query.sort]
     if query.sort == "":
-        if query.cursor is not None:
-            statement = statement.where(Sample.id > query.cursor[1])
+        after = query.cursor[1] if query.cursor is not None else 0
+        statement = statement.where(Sample.id > after)
+        bounds = access.readable_id_range(user, after)
+        if bounds is not None:
+            statement = statement.where(Sample.id.between(*bounds))
         return statement.order_by(Sample.id)
     # Samples without the key come last; the cursor carries (has key, key, id).
     has_key = column.is_not(None)
@@ -475,21 +478,21 @@ ROW_COLUMNS = [
 ]
 
 
+# An upload's shared cells never change once it is committed, so pages keep them per process.
+_SHARED_CACHE: dict[int, dict[str, str]] = {}
+_SHARED_CACHE_SIZE = 4096
+
+
 def _shared_cells(upload_ids: set[int]) -> dict[int, dict[str, str]]:
-    if not upload_ids:
-        return {}
-    return dict(
-        db.session.execute(
-            select(Upload.id, Upload.shared_cells).where(Upload.id.in_(upload_ids))
+    missing = upload_ids - _SHARED_CACHE.keys()
+    if missing:
+        found = db.session.execute(
+            select(Upload.id, Upload.shared_cells).where(Upload.id.in_(missing))
         ).all()
-    )
-
-
-def _titles(dataset_ids: set[int]) -> dict[int, str]:
-    if not dataset_ids:
-        return {}
-    named = select(Dataset.id, Dataset.title).where(Dataset.id.in_(dataset_ids))
-    return {dataset_id: title for dataset_id, title in db.session.execute(named)}
+        if len(_SHARED_CACHE) + len(found) > _SHARED_CACHE_SIZE:
+            _SHARED_CACHE.clear()
+        _SHARED_CACHE.update({upload_id: cells for upload_id, cells in found})
+    return {upload_id: _SHARED_CACHE[upload_id] for upload_id in upload_ids & _SHARED_CACHE.keys()}
 
 
 @dataclass
@@ -498,23 +501,28 @@ class Page:
     next_cursor: str | None
 
 
+# A page's dataset titles come with its rows: looked up for the page's rows only.
+_TITLE = (
+    select(Dataset.title).where(Dataset.id == Sample.dataset_id).scalar_subquery().label("title")
+)
+
+
 def page(user: Any, query: SampleQuery) -> Page:
-    statement = _sorted(
-        select(*ROW_COLUMNS, SORTS[query.sort][0]).select_from(Sample).where(where(user, query)),
-        query,
-    ).limit(query.limit + 1)
+    sort_key = SORTS[query.sort][0]
+    statement = select(*ROW_COLUMNS, _TITLE, sort_key).select_from(Sample)
+    statement = _sorted(user, statement.where(where(user, query)), query).limit(query.limit + 1)
     found = db.session.execute(statement).all()
     more = len(found) > query.limit
     found = found[: query.limit]
     shared = _shared_cells({row.upload_id for row in found if row.upload_id is not None})
-    titles = _titles({row.dataset_id for row in found})
+    readers = [(name, cell_reader(name)) for name in query.columns]
     rows = [
         {
             "id": row.id,
             "dataset_id": row.dataset_id,
-            "dataset_title": titles.get(row.dataset_id, ""),
+            "dataset_title": row.title,
             "samp_name": row.samp_name,
-            "cells": {name: cell(row, name, shared.get(row.upload_id)) for name in query.columns},
+            "cells": {name: read(row, shared.get(row.upload_id)) for name, read in readers},
         }
         for row in found
     ]
