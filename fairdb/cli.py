@@ -13,7 +13,7 @@ from fairdb.abundance.ingest import ORIENTATIONS, ingest_abundance
 from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, Role
-from fairdb.services import access, accounts, curation, datasets, ingest, reports
+from fairdb.services import access, accounts, curation, datasets, ingest, reports, tokens
 from fairdb.services.passwords import password_problems
 
 fairdb_cli = AppGroup("fairdb", help="fairdb administration.")
@@ -48,6 +48,33 @@ def create_user(email: str, display_name: str, admin: bool, password_stdin: bool
         raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"created {user.role.value} {user.email} (id {user.id})")
+
+
+@fairdb_cli.command("create-token")
+@click.argument("email")
+@click.option("--name", required=True, help="What will use it, shown in the account's list.")
+@click.option("--write", "can_write", is_flag=True, help="Allow changes (default: read only).")
+def create_token(email: str, name: str, can_write: bool) -> None:
+    """Create a personal API token for an account; the token is the last line printed."""
+    user = accounts.find_user(email)
+    if user is None:
+        raise click.ClickException(f"No account with the address {email}.")
+    if not user.is_active:
+        raise click.ClickException(
+            f"The account {user.email} is disabled: its tokens would not work."
+        )
+    try:
+        token, plaintext = tokens.create_token(user, name, can_write=can_write)
+    except tokens.TokenError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    access_kind = "read+write" if token.can_write else "read"
+    # Notes to stderr, the token alone to stdout: TOKEN=$(flask fairdb create-token ...) works.
+    click.echo(
+        f"created {access_kind} token {token.name!r} for {user.email} (id {token.id})", err=True
+    )
+    click.echo("Keep it secret; it will not be shown again:", err=True)
+    click.echo(plaintext)
 
 
 @fairdb_cli.command("import-samples")

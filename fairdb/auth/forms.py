@@ -1,4 +1,4 @@
-"""The shapes of the account forms."""
+"""The shapes of the account and API token forms."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from typing import Any
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
+from wtforms import BooleanField, EmailField, IntegerField, PasswordField, StringField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    ValidationError,
+)
+from wtforms.widgets import HiddenInput
 
 from fairdb.services.passwords import password_problems
 
@@ -63,3 +71,22 @@ class RegisterForm(FlaskForm):
         )
         if problems:
             raise ValidationError(problems[0])
+
+
+class CreateTokenForm(FlaskForm):
+    name = StringField(
+        "Token name",
+        description="What will use it, such as “analysis laptop” or “nightly import script”.",
+        filters=[_strip],
+        validators=[
+            DataRequired(message="Give the token a name."),
+            Length(max=100, message="Use at most 100 characters for the name."),
+        ],
+    )
+    can_write = BooleanField("Allow changes (write)")
+
+
+class RevokeTokenForm(FlaskForm):
+    """A Revoke button: which token, and the CSRF token."""
+
+    token_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])

@@ -1,4 +1,4 @@
-"""Routes of the auth blueprint: register, sign in, sign out."""
+"""Routes of the auth blueprint: register, sign in, sign out, and the account page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     redirect,
@@ -18,10 +19,10 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
-from fairdb.auth.forms import LoginForm, RegisterForm
+from fairdb.auth.forms import CreateTokenForm, LoginForm, RegisterForm, RevokeTokenForm
 from fairdb.extensions import db, limiter, login_manager
 from fairdb.models import User
-from fairdb.services import access, accounts
+from fairdb.services import access, accounts, tokens
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -134,3 +135,49 @@ def logout() -> ResponseReturnValue:
     session.clear()
     flash("You are signed out.", "info")
     return redirect(url_for("main.index"))
+
+
+def _account_page(
+    form: CreateTokenForm | None = None, *, new_token: str | None = None, status: int = 200
+) -> ResponseReturnValue:
+    page = render_template(
+        "auth/account.html",
+        form=form or CreateTokenForm(formdata=None),
+        tokens=tokens.list_tokens(current_user),
+        new_token=new_token,
+    )
+    # The page may hold a token shown once: neither a cache nor the back button may keep it.
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@access.signed_in_route
+def account() -> ResponseReturnValue:
+    """The user's API tokens; a POST creates one and shows it in this response only."""
+    form = CreateTokenForm()
+    if not form.validate_on_submit():
+        return _account_page(form, status=400 if form.errors else 200)
+    try:
+        _, plaintext = tokens.create_token(
+            current_user, form.name.data or "", can_write=bool(form.can_write.data)
+        )
+    except tokens.TokenError as error:
+        form.name.errors = [str(error)]
+        return _account_page(form, status=400)
+    db.session.commit()
+    # Rendered rather than redirected: the plaintext never goes into the session cookie.
+    return _account_page(new_token=plaintext)
+
+
+@bp.route("/account/revoke", methods=["POST"])
+@access.signed_in_route
+def revoke_token() -> ResponseReturnValue:
+    form = RevokeTokenForm()
+    if not form.validate_on_submit() or form.token_id.data is None:
+        abort(400)
+    token = tokens.revoke_token(current_user, form.token_id.data)
+    if token is None:
+        abort(404)
+    db.session.commit()
+    flash(f"The token {token.name!r} is revoked: it no longer works.", "success")
+    return redirect(url_for("auth.account"), code=303)
