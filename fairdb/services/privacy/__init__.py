@@ -1,0 +1,1 @@
+"""Privacy measures of sample tables, such as the re-identification risk report."""
