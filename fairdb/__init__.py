@@ -74,6 +74,8 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from fairdb.api import abundance, checklists, datasets, openapi, samples  # noqa: F401
+    from fairdb.api.core import bp as api_bp
     from fairdb.auth.views import bp as auth_bp
     from fairdb.browse.views import bp as browse_bp
     from fairdb.curate.views import bp as curate_bp
@@ -85,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(uploads_bp)
     app.register_blueprint(browse_bp)
     app.register_blueprint(curate_bp)
+    app.register_blueprint(api_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -40,10 +40,10 @@ def handle_http_error(error: HTTPException) -> Response | tuple[str, int]:
     else:
         html = render_template("errors/error.html", status=status, title=title, detail=detail)
         response = Response(html, status=status, mimetype="text/html")
-    retry = error.get_headers()
-    for name, value in retry:
-        if name.lower() == "retry-after":
-            response.headers["Retry-After"] = value
+    # The exception's own headers: Retry-After (429), WWW-Authenticate (401), Allow (405).
+    for name, value in error.get_headers():
+        if name.lower() in ("retry-after", "www-authenticate", "allow"):
+            response.headers[name] = value
     return response
 
 

@@ -4,12 +4,9 @@ abundance table pages with their chart data."""
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
-import polars as pl
 from flask import (
     Blueprint,
     Response,
@@ -23,15 +20,15 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import Text, func, or_, select
+from sqlalchemy import select
 
 from fairdb.abundance import analysis, diversity
+from fairdb.browse import downloads
 from fairdb.checklists.model import checklist_names, get_checklist
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Sample, Upload
 from fairdb.services import (
     access,
-    bulk_export,
     citation,
     datasets,
     export,
@@ -59,36 +56,7 @@ def datasets_list() -> ResponseReturnValue:
         "privacy": request.args.get("privacy", ""),
     }
     page = max(1, request.args.get("page", 1, type=int) or 1)
-    counts = datasets.sample_counts()
-    query = (
-        select(Dataset, func.coalesce(counts.c.samples, 0))
-        .outerjoin(counts, counts.c.dataset_id == Dataset.id)
-        .where(access.visible_datasets(current_user))
-    )
-    for word in words.split()[:10]:
-        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
-        query = query.where(
-            or_(
-                Dataset.title.ilike(pattern),
-                Dataset.description.ilike(pattern),
-                func.array_to_string(Dataset.keywords, " ").ilike(pattern),
-                func.cast(Dataset.creators, Text).ilike(pattern),
-            )
-        )
-    if chosen["license"]:
-        query = query.where(Dataset.license == chosen["license"])
-    if chosen["checklist"]:
-        query = query.where(Dataset.checklist == chosen["checklist"])
-    if chosen["keyword"]:
-        query = query.where(Dataset.keywords.contains([chosen["keyword"]]))
-    if chosen["privacy"] in {p.value for p in Privacy}:
-        query = query.where(Dataset.privacy == Privacy(chosen["privacy"]))
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = db.session.execute(
-        query.order_by(Dataset.updated_at.desc(), Dataset.id.desc())
-        .limit(DATASETS_PAGE)
-        .offset((page - 1) * DATASETS_PAGE)
-    ).all()
+    total, rows = datasets.find_datasets(current_user, words, chosen, page, DATASETS_PAGE)
     return render_template(
         "browse/datasets.html",
         rows=rows,
@@ -158,34 +126,13 @@ def dataset_page(dataset: Dataset) -> ResponseReturnValue:
     )
 
 
-def _slug(dataset: Dataset) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "-", dataset.title).strip("-")[:60] or "dataset"
-
-
-def _download(pieces: Any, fmt: str, filename: str) -> Response:
-    kind = formats.FORMATS[fmt]
-    return Response(
-        stream_with_context(pieces),
-        mimetype=kind.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}{kind.extension}"'},
-    )
-
-
 @bp.route("/datasets/<int:dataset_id>/samples.<fmt>")
 @access.dataset_route(access.Need.SAMPLES)
 def samples_download(dataset: Dataset, fmt: str) -> ResponseReturnValue:
     """Every sample the reader may see, every column, in the uploaded shape."""
     if fmt not in formats.FORMATS:
         abort(404)
-    columns = export.export_columns(dataset)
-    frames = _sample_frames(dataset, columns)
-    return _download(_frames_as(frames, columns, fmt), fmt, f"fairdb-{dataset.id}-{_slug(dataset)}")
-
-
-def _sample_frames(dataset: Dataset, columns: list[str]) -> Iterator[Any]:
-    """The samples the user may see, a COPY batch at a time, their cells built by polars."""
-    statement = select(Sample.id.label("id")).where(access.samples_of(current_user, dataset))
-    return bulk_export.batches(statement, {"id": pl.Int64}, columns)
+    return downloads.dataset_samples(current_user, dataset, fmt)
 
 
 @bp.route("/datasets/<int:dataset_id>/bundle.zip")
@@ -210,7 +157,12 @@ def bundle(dataset: Dataset) -> ResponseReturnValue:
     members: list[tuple[str, Any]] = [
         ("README.txt", [readme.encode()]),
         ("datacite.json", [json.dumps(metadata, indent=2, ensure_ascii=False).encode()]),
-        ("samples.csv", _frames_as(_sample_frames(dataset, columns), columns, "csv")),
+        (
+            "samples.csv",
+            downloads.frames_as(
+                downloads.sample_frames(current_user, dataset, columns), columns, "csv"
+            ),
+        ),
     ]
     readable = access.samples_of(current_user, dataset)
     members += [
@@ -221,7 +173,7 @@ def bundle(dataset: Dataset) -> ResponseReturnValue:
         mimetype="application/zip",
         headers={
             "Content-Disposition": (
-                f'attachment; filename="fairdb-{dataset.id}-{_slug(dataset)}.zip"'
+                f'attachment; filename="fairdb-{dataset.id}-{downloads.slug(dataset)}.zip"'
             )
         },
     )
@@ -447,18 +399,4 @@ def samples_search_download(fmt: str) -> ResponseReturnValue:
     """Every sample the search finds (that the user may see), in the chosen columns."""
     if fmt not in formats.FORMATS:
         abort(404)
-    query = _query()
-    query.cursor = None
-    header = ["dataset_id", "dataset_title", *query.columns]
-    if query.sort == "":  # id order: a batch at a time by COPY, cells built by polars
-        frames = search.download_batches(current_user, query)
-        return _download(_frames_as(frames, header, fmt), fmt, "fairdb-samples")
-    rows = search.rows_for_download(current_user, query)
-    return _download(formats.stream_rows(header, rows, fmt), fmt, "fairdb-samples")
-
-
-def _frames_as(frames: Iterator[Any], header: list[str], fmt: str) -> Iterator[bytes]:
-    if fmt in ("csv", "tsv"):
-        return bulk_export.csv_pieces(frames, header, "," if fmt == "csv" else "\t")
-    rows = (row for batch in frames for row in batch.iter_rows())
-    return formats.stream_rows(header, rows, fmt)
+    return downloads.search_result(current_user, _query(), fmt)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, func, or_, select
 
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
 from fairdb.models import LICENSES, AbundanceTable, Dataset, Privacy, Upload, User
-from fairdb.services import column_stats
+from fairdb.services import access, column_stats
 from fairdb.services.curation import record
 
 ORCID = re.compile(r"^(?:https?://orcid\.org/)?(\d{4}-\d{4}-\d{4}-\d{3}[\dX])$")
@@ -156,3 +156,42 @@ def column_statistics(dataset: Dataset) -> dict[str, Any] | None:
     names = sorted(merged["columns"], key=lambda n: (n != "samp_name", order.get(n, len(order)), n))
     merged["columns"] = {name: merged["columns"][name] for name in names}
     return merged
+
+
+def find_datasets(
+    user: Any, words: str, chosen: dict[str, str], page: int, per_page: int
+) -> tuple[int, list[Any]]:
+    """The datasets the user may know of that match the words (title, description, keywords,
+    creators) and filters (license, checklist, keyword, privacy), newest change first: the
+    total and one page of (dataset, sample count) rows."""
+    counts = sample_counts()
+    query = (
+        select(Dataset, func.coalesce(counts.c.samples, 0))
+        .outerjoin(counts, counts.c.dataset_id == Dataset.id)
+        .where(access.visible_datasets(user))
+    )
+    for word in words.split()[:10]:
+        pattern = "%" + re.sub(r"([%_\\])", r"\\\1", word) + "%"
+        query = query.where(
+            or_(
+                Dataset.title.ilike(pattern),
+                Dataset.description.ilike(pattern),
+                func.array_to_string(Dataset.keywords, " ").ilike(pattern),
+                func.cast(Dataset.creators, Text).ilike(pattern),
+            )
+        )
+    if chosen.get("license"):
+        query = query.where(Dataset.license == chosen["license"])
+    if chosen.get("checklist"):
+        query = query.where(Dataset.checklist == chosen["checklist"])
+    if chosen.get("keyword"):
+        query = query.where(Dataset.keywords.contains([chosen["keyword"]]))
+    if chosen.get("privacy") in {p.value for p in Privacy}:
+        query = query.where(Dataset.privacy == Privacy(chosen["privacy"]))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = db.session.execute(
+        query.order_by(Dataset.updated_at.desc(), Dataset.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return total, list(rows)

@@ -1,0 +1,1 @@
+"""API routes for abundance tables: upload, compositions, feature tables, diversity."""
