@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,6 +50,18 @@ def init_app(app: Flask) -> None:
         )
     app.session_interface = SchemeAwareSessionInterface()
     hsts = int(app.config["HSTS_SECONDS"])
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        """PostgreSQL text cannot hold U+0000: refuse it in URL parameters and form fields up
+        front (400 naming the parameter) rather than failing deep in a query."""
+        sources = [request.args]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            sources.append(request.form)
+        for source in sources:
+            for name, value in source.items(multi=True):
+                if "\x00" in name or "\x00" in value:
+                    abort(400, description=f"{name!r}: text may not contain the NUL character.")
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:

@@ -102,6 +102,14 @@ def json_body(schema: Schema, *, many: bool = False) -> Any:
     payload = request.get_json(silent=True)
     if payload is None:
         raise ApiError(400, "Bad Request", "Send a JSON body with Content-Type: application/json.")
+    nul = _nul_path(payload)
+    if nul is not None:
+        raise ApiError(
+            422,
+            "Unprocessable Content",
+            "Text may not contain the NUL character (U+0000).",
+            errors=[{"column": nul or None, "message": "Remove the NUL character (U+0000)."}],
+        )
     try:
         return schema.load(payload, many=many)
     except ValidationError as error:
@@ -111,6 +119,27 @@ def json_body(schema: Schema, *, many: bool = False) -> Any:
             "The JSON body does not fit the schema; each entry of 'errors' names a field.",
             errors=field_errors(error.messages),
         ) from None
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """Where in a JSON document a string (or key) holds U+0000, which PostgreSQL refuses."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items: Any = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for key, inner in items:
+        where = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return where
+        found = _nul_path(inner, where)
+        if found is not None:
+            return found
+    return None
 
 
 def field_errors(messages: Any, prefix: str = "") -> list[dict[str, Any]]:
@@ -247,6 +276,7 @@ class Doc:
     body: type[Schema] | None = None
     body_many: bool = False
     upload: bool = False  # multipart/form-data with a `file` field
+    form: type[Schema] | None = None  # the upload's other (text) form fields
     responses: dict[int, Any] = field(default_factory=dict)
     errors: tuple[int, ...] = ()
     media: dict[int, str] = field(default_factory=dict)  # non-JSON successes (downloads)

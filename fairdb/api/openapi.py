@@ -31,7 +31,11 @@ MEANING = {
     413: "The upload is too large.",
     422: "The content breaks a rule; each entry of 'errors' names the row, column and fix.",
 }
-DOWNLOAD_MEDIA = ("text/csv", "text/tab-separated-values", "application/json")
+DOWNLOAD_MEDIA = {
+    "text/csv": {"type": "string"},
+    "text/tab-separated-values": {"type": "string"},
+    "application/json": {"type": "array", "items": {"type": "object"}},
+}
 _ARGUMENT = re.compile(r"<(?:(?P<converter>[a-z]+):)?(?P<name>\w+)>")
 
 
@@ -63,19 +67,20 @@ def _operation(doc: Doc, parameters: list[dict[str, Any]], name: str) -> dict[st
     }
     if doc.query is not None:
         operation["parameters"].append({"in": "query", "schema": doc.query})
+    content: dict[str, Any] = {}
     if doc.body is not None:
         schema: Any = doc.body
         if doc.body_many:
             schema = {"type": "array", "items": doc.body, "minItems": 1}
-        content: dict[str, Any] = {"application/json": {"schema": schema}}
-        if doc.upload:
-            content["multipart/form-data"] = {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                    "required": ["file"],
-                }
-            }
+        content["application/json"] = {"schema": schema}
+    if doc.upload:
+        form: dict[str, Any] = {"type": "object", "properties": {}, "required": ["file"]}
+        if doc.form is not None:
+            form = _PLUGIN.converter.schema2jsonschema(doc.form)  # type: ignore[union-attr]
+            form["required"] = [*form.get("required", []), "file"]
+        form["properties"]["file"] = {"type": "string", "format": "binary"}
+        content["multipart/form-data"] = {"schema": form}
+    if content:
         operation["requestBody"] = {"required": True, "content": content}
     for status, answer in doc.responses.items():
         if answer is None:
@@ -88,7 +93,7 @@ def _operation(doc: Doc, parameters: list[dict[str, Any]], name: str) -> dict[st
     for status in doc.media:
         operation["responses"][str(status)] = {
             "description": "The file, streamed.",
-            "content": {media: {"schema": {"type": "string"}} for media in DOWNLOAD_MEDIA},
+            "content": {media: {"schema": schema} for media, schema in DOWNLOAD_MEDIA.items()},
         }
     for status in sorted({*doc.errors, *ALWAYS}):
         operation["responses"][str(status)] = _problem(
@@ -97,13 +102,16 @@ def _operation(doc: Doc, parameters: list[dict[str, Any]], name: str) -> dict[st
     return operation
 
 
+_PLUGIN = MarshmallowPlugin()
+
+
 @cache
 def _document(server: str) -> dict[str, Any]:
     spec = APISpec(
         title="fairdb API",
         version="1.0.0",
         openapi_version="3.0.3",
-        plugins=[MarshmallowPlugin()],
+        plugins=[_PLUGIN],
         info={
             "description": (
                 "Sample metadata and abundance tables of microbiome studies. Send "

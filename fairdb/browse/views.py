@@ -182,8 +182,8 @@ def bundle(dataset: Dataset) -> ResponseReturnValue:
 
 def _table(dataset: Dataset, table_id: int) -> tuple[Dataset, AbundanceTable]:
     """A stored abundance table of the dataset (whose route checked access), else 404."""
-    table = db.session.get(AbundanceTable, table_id)
-    if table is None or table.dataset_id != dataset.id:
+    table = datasets.table_of(dataset, table_id)
+    if table is None:
         abort(404)
     return dataset, table
 

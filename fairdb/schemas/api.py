@@ -1,5 +1,5 @@
-"""The JSON shapes of the API: datasets, collaborators, problems and uploads (samples and
-abundance live in schemas/api_samples.py). Input schemas refuse unknown fields."""
+"""The JSON shapes of the API: datasets, collaborators, problems and uploads (samples are in
+api_samples.py, abundance tables in api_abundance.py). Input schemas refuse unknown fields."""
 
 from __future__ import annotations
 
@@ -44,7 +44,12 @@ class Problem(Schema):
 
 class Creator(Strict):
     name = fields.String(required=True, validate=validate.Length(min=1, max=300))
-    orcid = fields.String(allow_none=True, load_default=None)
+    orcid = fields.String(
+        allow_none=True,
+        load_default=None,
+        validate=validate.Regexp(ORCID),
+        metadata={"description": "16 digits in four groups; the last is a check digit."},
+    )
     affiliation = fields.String(
         allow_none=True, load_default=None, validate=validate.Length(max=300)
     )

@@ -123,6 +123,12 @@ def sample_counts() -> Any:
     )
 
 
+def table_of(dataset: Dataset, table_id: int) -> AbundanceTable | None:
+    """One stored abundance table of the dataset, or None (another dataset's is None too)."""
+    table = db.session.get(AbundanceTable, table_id)
+    return table if table is not None and table.dataset_id == dataset.id else None
+
+
 def uploads_of(dataset_id: int) -> list[Upload]:
     return list(
         db.session.scalars(
