@@ -9,6 +9,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
@@ -165,6 +166,13 @@ def created(body: Any, location: str | None = None) -> Response:
     if location:
         response.headers["Location"] = location
     return response
+
+
+def this_url_with(**changes: str) -> str:
+    """This request's full URL with some query parameters replaced (the next page's link)."""
+    args = request.args.to_dict(flat=False)
+    args.update({name: [value] for name, value in changes.items()})
+    return request.base_url + "?" + urlencode(args, doseq=True)
 
 
 def with_next_link(body: dict[str, Any], next_url: str | None) -> Response:

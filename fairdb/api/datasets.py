@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from marshmallow import ValidationError
 
-from fairdb.api.core import ApiError, bp, created, documented, field_errors, idempotent, json_body
+from fairdb.api.core import (
+    ApiError,
+    bp,
+    created,
+    documented,
+    field_errors,
+    idempotent,
+    json_body,
+    this_url_with,
+    with_next_link,
+)
 from fairdb.extensions import db
 from fairdb.models import Dataset, Membership, Privacy
 from fairdb.schemas import api as schemas
 from fairdb.services import access, curation, datasets
+from fairdb.services.privacy import guard
 
 TAG = "Datasets"
 
@@ -72,21 +82,13 @@ def list_datasets() -> ResponseReturnValue:
     }
     page, per_page = args["page"], args["per_page"]
     total, rows = datasets.find_datasets(current_user, args.get("q", ""), chosen, page, per_page)
-    more = page * per_page < total
-    next_url = None
-    if more:
-        following = {**request.args.to_dict(), "page": page + 1}
-        next_url = url_for("api.list_datasets", _external=True) + "?" + urlencode(following)
     body = {
         "total": total,
         "page": page,
         "items": [dataset_json(dataset, count) for dataset, count in rows],
-        "next": next_url,
     }
-    response = jsonify(body)
-    if next_url:
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return response
+    more = page * per_page < total
+    return with_next_link(body, this_url_with(page=str(page + 1)) if more else None)
 
 
 @bp.post("/datasets")
@@ -143,7 +145,19 @@ def patch_dataset(dataset: Dataset) -> ResponseReturnValue:
     justification = values.pop("justification", "")
     if privacy is not None and Privacy(privacy) is not dataset.privacy:
         access.require(access.can_manage_dataset(current_user, dataset))
-        curation.set_privacy(dataset, current_user, Privacy(privacy), justification)
+        try:
+            guard.open_dataset(dataset, current_user, Privacy(privacy), justification)
+        except guard.GuardRefused as refused:
+            raise ApiError(
+                422,
+                "Unprocessable Content",
+                "The dataset's re-identification risk is above this site's thresholds: "
+                "generalise it (see the risk report page) or send a 'justification'.",
+                errors=[
+                    {"column": "privacy_level", "message": reason}
+                    for reason in refused.verdict.reasons
+                ],
+            ) from None
     curation.update_dataset(dataset, current_user, **values)
     db.session.commit()
     return jsonify(dataset_json(dataset))

@@ -8,13 +8,21 @@ import tempfile
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from flask import jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from fairdb.api.core import ApiError, bp, created, documented, idempotent, json_body
+from fairdb.api.core import (
+    ApiError,
+    bp,
+    created,
+    documented,
+    idempotent,
+    json_body,
+    this_url_with,
+    with_next_link,
+)
 from fairdb.browse import downloads
 from fairdb.checklists.model import get_checklist
 from fairdb.extensions import db
@@ -71,16 +79,8 @@ def search_samples() -> ResponseReturnValue:
             name: [{"value": v.value, "label": v.label, "count": v.count} for v in values]
             for name, values in facets.items()
         }
-    next_url = None
-    if found.next_cursor:
-        args = request.args.to_dict(flat=False)
-        args["cursor"] = [found.next_cursor]
-        next_url = url_for("api.search_samples", _external=True) + "?" + urlencode(args, True)
-    body["next"] = next_url
-    response = jsonify(body)
-    if next_url:
-        response.headers["Link"] = f'<{next_url}>; rel="next"'
-    return response
+    next_url = this_url_with(cursor=found.next_cursor) if found.next_cursor else None
+    return with_next_link(body, next_url)
 
 
 @bp.get("/samples/download.<fmt>")
