@@ -162,14 +162,16 @@ def _measure(value_column: str, unit_column: str) -> Callable[[Any], str | None]
     return rebuild
 
 
-_DATE_FORMATS = {"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}
+# Characters of the ISO date kept at each precision (slicing is several times faster than
+# strftime, which pages call for every row).
+_DATE_LENGTHS = {"day": 10, "month": 7, "year": 4}
 
 
 def _date(sample: Any) -> str | None:
-    form = _DATE_FORMATS.get(sample.collection_date_precision or "")
-    if sample.collection_date is None or form is None:
+    length = _DATE_LENGTHS.get(sample.collection_date_precision or "")
+    if sample.collection_date is None or length is None:
         return None
-    return sample.collection_date.strftime(form)  # type: ignore[no-any-return]
+    return sample.collection_date.isoformat()[:length]  # type: ignore[no-any-return]
 
 
 def _place(sample: Any) -> str | None:
