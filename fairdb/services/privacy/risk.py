@@ -44,7 +44,9 @@ SCORE_FORMULA = (
     "(prosecutor model: 1 / the size of its class, averaged over records, which is the "
     "number of classes divided by the number of records). "
     "Inference: the largest share, over the sensitive attributes, of records in a class whose "
-    "records all have the same value of that attribute (0 without sensitive attributes)."
+    "records all have the same value of that attribute (0 without sensitive attributes). "
+    "When records were suppressed, the three shares are of all the records of the original "
+    "table (a record left out carries no risk), so suppressing can never raise the score."
 )
 
 # Class-size buckets for the plot: sizes 1 to 10 one by one, then 11-20, 21-50, 51-100, >100.
@@ -166,9 +168,16 @@ def report(
     sensitive: Sequence[Sensitive],
     k: int = 5,
     riskiest: int = 10,
+    *,
+    population: int | None = None,
 ) -> RiskReport:
     """The risk report of a summary: rows of quasi-identifiers and sensitive values with their
-    number of records in column `n` (rows may repeat: their counts add up)."""
+    number of records in column `n` (rows may repeat: their counts add up).
+
+    `population`: the records the summary was released from, when some were suppressed. The
+    score's shares are then shares of everyone in the original table (a suppressed record
+    carries no risk), so suppressing records can never raise the score; as shares of the
+    records left they could (a homogeneous class may be all that remains)."""
     quasi, sensitive = tuple(quasi), tuple(sensitive)
     _check(summary, quasi, sensitive, k, riskiest)
     # A row that stands for no record takes no part; missing or negative counts are errors.
@@ -199,7 +208,9 @@ def report(
         )
         distinct_per_class.append(stats.distinct)
 
-    score, components = _score(records, count, sizes, attributes)
+    if population is not None and population < records:
+        raise ValueError("the population cannot be smaller than the records released")
+    score, components = _score(population or records, count, sizes, attributes)
     below = int(sizes[sizes < k].sum())
     return RiskReport(
         quasi=quasi,
@@ -251,7 +262,8 @@ def _check(
 def _score(
     records: int, classes: int, sizes: Ints, attributes: list[AttributeRisk]
 ) -> tuple[int, ScoreComponents]:
-    """The score and its three shares. All three share one denominator, the records, so the
+    """The score and its three shares. All three share one denominator, the records (of the
+    population the data were released from), so the
     score is rounded from whole numbers: a share of exactly x.5 % never lands on either side
     by a float's last bit."""
     if not records:
