@@ -80,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
     from fairdb.browse.views import bp as browse_bp
     from fairdb.curate.views import bp as curate_bp
     from fairdb.main.views import bp as main_bp
+    from fairdb.risk.views import bp as risk_bp
     from fairdb.uploads.views import bp as uploads_bp
 
     app.register_blueprint(main_bp)
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(uploads_bp)
     app.register_blueprint(browse_bp)
     app.register_blueprint(curate_bp)
+    app.register_blueprint(risk_bp)
     app.register_blueprint(api_bp)
 
 

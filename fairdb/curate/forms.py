@@ -7,8 +7,9 @@ from wtforms import (
     RadioField,
     SelectChoice,
     StringField,
+    TextAreaField,
 )
-from wtforms.validators import DataRequired
+from wtforms.validators import DataRequired, Length
 
 from fairdb.auth.forms import email_field
 from fairdb.models import Membership
@@ -34,6 +35,11 @@ class CollaboratorForm(FlaskForm):
 
 class PrivacyForm(FlaskForm):
     privacy = RadioField("Who can see it", choices=PRIVACY_CHOICES)
+    justification = TextAreaField(
+        "Why publish it anyway",
+        description="Recorded in the dataset's history and shown to administrators.",
+        validators=[Length(max=2000)],
+    )
 
 
 class DeleteForm(FlaskForm):

@@ -19,6 +19,7 @@ from fairdb.curate.forms import (
 from fairdb.extensions import db
 from fairdb.models import Dataset, Membership, Privacy, Sample
 from fairdb.services import access, curation, datasets
+from fairdb.services.privacy import guard
 
 bp = Blueprint("curate", __name__)
 
@@ -59,6 +60,7 @@ def _settings_page(
     *,
     member_form: CollaboratorForm | None = None,
     privacy_form: PrivacyForm | None = None,
+    verdict: guard.Verdict | None = None,
     status: int = 200,
 ) -> ResponseReturnValue:
     privacy_form = privacy_form or PrivacyForm(privacy=dataset.privacy.value)
@@ -70,6 +72,7 @@ def _settings_page(
             member_form=member_form or CollaboratorForm(),
             privacy_form=privacy_form,
             remove_form=EmptyForm(),
+            verdict=verdict,
         ),
         status,
     )
@@ -120,10 +123,31 @@ def privacy(dataset: Dataset) -> ResponseReturnValue:
     form = PrivacyForm()
     if not form.validate_on_submit():
         return _settings_page(dataset, privacy_form=form, status=400)
-    if curation.set_privacy(dataset, current_user, Privacy(form.privacy.data)):
+    try:
+        changed = guard.open_dataset(
+            dataset, current_user, Privacy(form.privacy.data), form.justification.data or ""
+        )
+    except guard.GuardRefused as refused:
+        return _settings_page(dataset, privacy_form=form, verdict=refused.verdict, status=409)
+    if changed:
         db.session.commit()
         flash(f"The dataset is now {dataset.privacy.value}.", "success")
     return redirect(url_for("curate.settings", dataset_id=dataset.id), code=303)
+
+
+@bp.route("/admin/justified-openings")
+@access.admin_route
+def justified_openings() -> ResponseReturnValue:
+    """Datasets opened although their risk was above the site's thresholds, with the reasons
+    their owners gave."""
+    events = guard.justified_openings()
+    titles = {
+        d.id: d.title
+        for d in db.session.scalars(
+            select(Dataset).where(Dataset.id.in_({e.dataset_id for e in events}))
+        )
+    }
+    return render_template("curate/justified.html", events=events, titles=titles)
 
 
 @bp.route("/datasets/<int:dataset_id>/delete", methods=["GET", "POST"])

@@ -59,9 +59,13 @@ class Need(enum.StrEnum):
     """What a dataset route needs."""
 
     CATALOGUE = "catalogue"  # the description: title, creators, license, citation
+    ASK = "ask"  # a noisy summary, paid from the privacy budget: the catalogue, signed in
     SAMPLES = "samples"  # sample records, abundance data, statistics, downloads
     EDIT = "edit"  # uploads, metadata and sample edits
     MANAGE = "manage"  # collaborators, privacy, deletion
+
+
+SIGNED_IN_NEEDS = (Need.ASK, Need.EDIT, Need.MANAGE)
 
 
 def _signed_in(user: Any) -> bool:
@@ -148,6 +152,7 @@ def can_manage_dataset(user: Any, dataset: Dataset) -> bool:
 
 ALLOWED: dict[Need, Callable[[Any, Dataset], bool]] = {
     Need.CATALOGUE: can_see_dataset,
+    Need.ASK: can_see_dataset,
     Need.SAMPLES: can_see_samples,
     Need.EDIT: can_edit_dataset,
     Need.MANAGE: can_manage_dataset,
@@ -293,6 +298,19 @@ def signed_in_route(view: View) -> View:
     return cast(View, wrapped)
 
 
+def admin_route(view: View) -> View:
+    """Administrators only (site-wide audit pages)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require(_signed_in(current_user))
+        require(bool(current_user.is_admin))
+        return view(*args, **kwargs)
+
+    wrapped.access = "admin"  # type: ignore[attr-defined]
+    return cast(View, wrapped)
+
+
 def dataset_route(need: Need) -> Callable[[View], View]:
     """A route under /datasets/<dataset_id>: loads the dataset, enforces the need, and calls
     the view with `dataset=` in place of `dataset_id=`."""
@@ -300,9 +318,10 @@ def dataset_route(need: Need) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(*args: Any, dataset_id: int, **kwargs: Any) -> Any:
-            if need in (Need.EDIT, Need.MANAGE):
-                # Changes always need an account: sign in first, whichever the dataset (so
-                # the answer says nothing about whether it exists).
+            if need in SIGNED_IN_NEEDS:
+                # Changes (and spending a privacy budget) always need an account: sign in
+                # first, whichever the dataset (so the answer says nothing about whether it
+                # exists).
                 require(_signed_in(current_user))
             dataset = db.session.get(Dataset, dataset_id)
             if dataset is None:
@@ -326,7 +345,7 @@ def sample_route(need: Need) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapped(*args: Any, sample_id: int, **kwargs: Any) -> Any:
-            if need in (Need.EDIT, Need.MANAGE):
+            if need in SIGNED_IN_NEEDS:
                 require(_signed_in(current_user))
             sample = db.session.get(Sample, sample_id)
             dataset = db.session.get(Dataset, sample.dataset_id) if sample is not None else None

@@ -198,7 +198,7 @@ def _check_and_copy(
     db.session.execute(select(func.pg_advisory_xact_lock(LOCK_NAMESPACE, dataset.id)))
     names = _NameRegister(_existing_names(dataset.id))
     upload.first_sample_id = sample_id_mark()
-    copier = _Copier(dataset.id, upload.id)
+    copier = SampleCopier(dataset.id, upload.id)
     state = _Run(result, names, copier, upload, memo={}, index=UploadIndex(), stats=UploadStats())
     shared: dict[str, str] | None = None
     try:
@@ -226,7 +226,7 @@ class _Run:
 
     result: IngestResult
     names: _NameRegister
-    copier: _Copier
+    copier: SampleCopier
     upload: Upload
     memo: dict[str, pl.DataFrame]
     index: UploadIndex
@@ -317,7 +317,7 @@ class _Abort(Exception):
     """Raised inside the COPY stream to make PostgreSQL abandon the load."""
 
 
-class _Copier:
+class SampleCopier:
     """Feeds CSV chunks to `COPY samples FROM STDIN` running in a second thread."""
 
     def __init__(self, dataset_id: int, upload_id: int) -> None:

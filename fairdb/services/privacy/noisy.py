@@ -39,6 +39,7 @@ __all__ = [
     "Kind",
     "LedgerEntry",
     "UnknownQuestion",
+    "answers",
     "ask",
     "budget",
     "count_error",
@@ -46,6 +47,7 @@ __all__ = [
     "noisy_counts",
     "noisy_sum",
     "question",
+    "question_label",
     "questions",
     "remaining",
 ]
@@ -181,3 +183,22 @@ def ledger(dataset: Dataset) -> list[LedgerEntry]:
         .order_by(PrivacySpend.at, PrivacySpend.id)
     ).all()
     return [LedgerEntry(at, query, epsilon, name) for at, query, epsilon, name in rows]
+
+
+def answers(dataset: Dataset) -> list[Answer]:
+    """Every answer released about this dataset, newest first: shown to anyone who may find
+    the dataset (post-processing a released answer costs no budget)."""
+    rows = db.session.scalars(
+        select(PrivacySpend.answer)
+        .where(PrivacySpend.dataset_id == dataset.id)
+        .order_by(PrivacySpend.at.desc(), PrivacySpend.id.desc())
+    ).all()
+    return [Answer.from_json(row, replayed=True) for row in rows]
+
+
+_KIND_WORDS = {"counts": "Samples per value of", "histogram": "Histogram of", "mean": "Mean of"}
+
+
+def question_label(field: str, kind: str) -> str:
+    """A question in words, for a form: 'Samples per value of host_sex'."""
+    return f"{_KIND_WORDS.get(kind, kind)} {field}"

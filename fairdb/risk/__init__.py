@@ -1,0 +1,1 @@
+"""The privacy blueprint `risk`: re-identification risk, generalisation, noisy summaries."""
