@@ -55,6 +55,7 @@ def _choice(dataset: Dataset) -> records.Choice:
             dataset.checklist,
             request.args.getlist("quasi"),
             [*request.args.getlist("sensitive"), *extra],
+            records.parse_groupings(request.args.get("groupings", "")),
         )
     except records.ChoiceError as error:
         abort(400, description=str(error))
@@ -99,10 +100,12 @@ def file_report() -> ResponseReturnValue:
     status = 200
     if form.validate_on_submit():
         try:
+            extra = [n.strip() for n in request.form.get("extra", "").split(",") if n.strip()]
             choice = records.choose(
                 form.checklist.data,
                 request.form.getlist("quasi") or list(choice.quasi),
-                request.form.getlist("sensitive"),
+                [*request.form.getlist("sensitive"), *extra],
+                records.parse_groupings(request.form.get("groupings", "")),
             )
         except records.ChoiceError as error:
             form.file.errors = [str(error)]

@@ -213,3 +213,35 @@ def test_an_anonymised_version_is_published_without_a_justification(client, stud
     assert published.status_code == 303
     db.session.expire_all()
     assert db.session.get(Dataset, version.id).privacy is Privacy.PUBLIC
+
+
+def test_an_owners_own_grouping_generalises_a_field_without_a_hierarchy(
+    client, create_dataset, create_user, tmp_path
+):
+    owner = create_user("grouper@example.org")
+    dataset = create_dataset(owner, title="Diets", privacy=Privacy.PRIVATE)
+    diets = ["vegan", "vegetarian", "omnivore", "pescatarian", "keto", "paleo"]
+    path = tmp_path / "diets.csv"
+    path.write_bytes(csv_bytes(rows(24, prefix="D", host_diet=lambda n: diets[n % 6])))
+    assert ingest.ingest_samples(dataset, path, "diets.csv", owner).ok
+    db.session.commit()
+    sign_in(client, "grouper@example.org")
+    rules = "\n".join(
+        [
+            "host_diet: vegan = plant",
+            "host_diet: vegetarian = plant",
+            "host_diet: pescatarian = plant",
+            "host_diet: omnivore = other",
+        ]
+    )
+    base = f"/datasets/{dataset.id}/risk"
+    measured = text(client.get(base, query_string={"groupings": rules, "k": "5"}))
+    assert re.search(r'data-testid="risk-k">4<', measured)  # six diets of four samples each
+    found = text(client.get(f"{base}/generalise", query_string={"groupings": rules, "k": "5"}))
+    assert "host_diet (your grouping)" in found
+    assert "grouped" in found
+    # keto and paleo fall into "other" unnamed: plant 12, other 12.
+    assert int(re.search(r'data-testid="after-k">(\d+)<', found).group(1)) >= 5
+    wrong = client.get(base, query_string={"groupings": "host_diet vegan plant", "k": "5"})
+    assert wrong.status_code == 400
+    assert "field: value = group" in wrong.get_data(as_text=True)

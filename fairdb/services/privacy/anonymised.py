@@ -20,7 +20,7 @@ from fairdb.services.column_stats import UploadStats
 from fairdb.services.copying import sample_id_mark
 from fairdb.services.ingest import SampleCopier
 from fairdb.services.privacy import generalise, records, risk
-from fairdb.services.privacy.hierarchies import HIERARCHIES, MISSING, SUPPRESSED
+from fairdb.services.privacy.hierarchies import MISSING, SUPPRESSED
 from fairdb.services.search_index import UploadIndex
 
 # Fields that name a person or a sample directly: never copied into an anonymised version
@@ -32,7 +32,7 @@ def solve(frame: pl.DataFrame, choice: records.Choice, targets: generalise.Targe
     """The least-loss generalisation of the records that meets the targets."""
     quasi, attributes = list(choice.quasi), choice.attributes()
     summary = risk.summarise(frame, quasi, attributes)
-    return generalise.search(summary, {q: HIERARCHIES[q] for q in quasi}, attributes, targets)
+    return generalise.search(summary, choice.hierarchies(), attributes, targets)
 
 
 @dataclass
@@ -46,7 +46,7 @@ class Preview:
 
 def preview(frame: pl.DataFrame, choice: records.Choice, solution: Any, count: int = 20) -> Preview:
     columns = [*choice.quasi, *choice.sensitive]
-    released = generalise.apply(frame.select(columns), solution, HIERARCHIES)
+    released = generalise.apply(frame.select(columns), solution, choice.hierarchies())
     after = {
         row[generalise.INPUT_ROW]: [_shown(row[c]) for c in columns]
         for row in released.filter(pl.col(generalise.INPUT_ROW) < count).iter_rows(named=True)
@@ -80,7 +80,7 @@ def save(
     other cell as uploaded. Flushes, never commits."""
     columns = [c for c in export.export_columns(dataset) if c not in DIRECT_IDENTIFIERS]
     frame = records.dataset_records(dataset.id, choice)
-    released = generalise.apply(frame, solution, HIERARCHIES).select(
+    released = generalise.apply(frame, solution, choice.hierarchies()).select(
         "id", *[_cell(name, pl.col(name)) for name in choice.quasi]
     )
     statement = select(Sample.id.label("id")).where(Sample.dataset_id == dataset.id)

@@ -18,7 +18,12 @@ from fairdb.checklists.model import get_checklist
 from fairdb.models import Sample
 from fairdb.services import bulk_export
 from fairdb.services.ingest_columns import prepare_frame
-from fairdb.services.privacy.hierarchies import HIERARCHIES, SUGGESTED_SENSITIVE
+from fairdb.services.privacy.hierarchies import (
+    HIERARCHIES,
+    SUGGESTED_SENSITIVE,
+    Hierarchy,
+    user_mapping,
+)
 from fairdb.services.privacy.risk import Sensitive
 from fairdb.services.tables import open_table
 
@@ -32,19 +37,63 @@ class ChoiceError(ValueError):
 
 @dataclass(frozen=True)
 class Choice:
-    """What to measure: quasi-identifiers (hierarchy names) and sensitive attributes (fields)."""
+    """What to measure: quasi-identifiers (built-in hierarchies, or fields with the owner's own
+    grouping of their values) and sensitive attributes (fields)."""
 
     quasi: tuple[str, ...]
     sensitive: tuple[str, ...]
+    # field -> ((value, group), ...): quasi-identifiers generalised by the owner's grouping
+    groupings: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     def attributes(self) -> list[Sensitive]:
         return [Sensitive(name, ordered=name in ORDERED) for name in self.sensitive]
 
+    def hierarchies(self) -> dict[str, Hierarchy]:
+        """Each quasi-identifier's hierarchy: built in, or the owner's grouping."""
+        own = {
+            name: user_mapping(name, dict(pairs), label=f"{name} (your grouping)")
+            for name, pairs in self.groupings
+        }
+        return {name: own[name] if name in own else HIERARCHIES[name] for name in self.quasi}
 
-def choose(checklist_name: str, quasi: list[str], sensitive: list[str]) -> Choice:
-    """Check a choice against the hierarchies and the dataset's checklist."""
+    def grouped(self) -> list[str]:
+        return [name for name, _ in self.groupings]
+
+
+def parse_groupings(text: str) -> dict[str, dict[str, str]]:
+    """The owner's groupings, one rule per line: `field: value = group`."""
+    found: dict[str, dict[str, str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        field, colon, rule = line.partition(":")
+        value, equals, group = rule.partition("=")
+        if not (colon and equals and field.strip() and value.strip() and group.strip()):
+            raise ChoiceError(
+                f"Grouping line {number} ({line.strip()[:60]!r}): write it as "
+                "'field: value = group', e.g. 'host_occupation: nurse = health care'."
+            )
+        found.setdefault(field.strip(), {})[value.strip()] = group.strip()
+    return found
+
+
+def choose(
+    checklist_name: str,
+    quasi: list[str],
+    sensitive: list[str],
+    groupings: dict[str, dict[str, str]] | None = None,
+) -> Choice:
+    """Check a choice against the hierarchies and the dataset's checklist; fields with a
+    grouping of their own become quasi-identifiers too."""
     fields = {spec.name for spec in get_checklist(checklist_name).fields}
-    unknown = [name for name in quasi if name not in HIERARCHIES]
+    groupings = groupings or {}
+    for name in groupings:
+        if name in HIERARCHIES:
+            raise ChoiceError(f"{name!r} has a built-in hierarchy: tick it instead of grouping it.")
+        if name not in fields:
+            raise ChoiceError(f"{name!r} is not a field of the checklist {checklist_name}.")
+    quasi = [*quasi, *groupings]
+    unknown = [name for name in quasi if name not in HIERARCHIES and name not in groupings]
     if unknown:
         raise ChoiceError(
             f"No generalisation hierarchy for {unknown[0]!r}: choose among "
@@ -58,7 +107,8 @@ def choose(checklist_name: str, quasi: list[str], sensitive: list[str]) -> Choic
     both = set(quasi) & set(sensitive)
     if both:
         raise ChoiceError(f"{sorted(both)[0]!r} cannot be both quasi-identifier and sensitive.")
-    return Choice(tuple(dict.fromkeys(quasi)), tuple(dict.fromkeys(sensitive)))
+    own = tuple((name, tuple(sorted(rules.items()))) for name, rules in groupings.items())
+    return Choice(tuple(dict.fromkeys(quasi)), tuple(dict.fromkeys(sensitive)), own)
 
 
 def suggested(checklist_name: str) -> Choice:
@@ -71,19 +121,24 @@ def suggested(checklist_name: str) -> Choice:
 
 
 def _sources(choice: Choice) -> list[str]:
-    return sorted({c for name in choice.quasi for c in HIERARCHIES[name].source_columns})
+    """The typed columns the built-in hierarchies read (grouped fields are read as cells)."""
+    grouped = set(choice.grouped())
+    built_in = [name for name in choice.quasi if name not in grouped]
+    return sorted({c for name in built_in for c in HIERARCHIES[name].source_columns})
 
 
 def _finish(raw: pl.DataFrame, choice: Choice, keep: list[str]) -> pl.DataFrame:
     """Level-0 quasi-identifiers from the typed columns; empty cells become missing values."""
-    sensitive = [
+    as_cells = [*choice.grouped(), *choice.sensitive]
+    raw = raw.with_columns(
         pl.when(pl.col(name) == "").then(None).otherwise(pl.col(name)).alias(name)
-        for name in choice.sensitive
-    ]
+        for name in as_cells
+    )
+    hierarchies = choice.hierarchies()
     return raw.select(
         *[pl.col(name) for name in keep],
-        *[HIERARCHIES[name].base() for name in choice.quasi],
-        *sensitive,
+        *[hierarchies[name].base() for name in choice.quasi],
+        *[pl.col(name) for name in choice.sensitive],
     )
 
 
@@ -96,7 +151,7 @@ def dataset_records(dataset_id: int, choice: Choice, *, cells: Sequence[str] = (
     statement = select(
         Sample.id.label("id"), *[getattr(Sample, name).label(name) for name in sources]
     ).where(Sample.dataset_id == dataset_id)
-    wanted = list(dict.fromkeys([*choice.sensitive, *cells]))
+    wanted = list(dict.fromkeys([*choice.grouped(), *choice.sensitive, *cells]))
     raw = bulk_export.frame(statement.order_by(Sample.id), leading, wanted)
     extra = [name for name in cells if name not in choice.sensitive]
     return _finish(raw, choice, ["id", *extra])
@@ -134,7 +189,7 @@ def file_records(path: Path, filename: str, checklist_name: str, choice: Choice)
                 frame[name].cast(pl.String)
                 if name in frame.columns
                 else pl.Series(name, [None] * raw.height, pl.String)
-                for name in choice.sensitive
+                for name in [*choice.grouped(), *choice.sensitive]
             ]
             parts.append(pl.DataFrame([*columns, *cells]))
     raw_all = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
