@@ -26,8 +26,7 @@ from typing import Any, TypeVar, cast
 
 from flask import abort, g, request
 from flask_login import current_user
-from sqlalchemy import ColumnElement, Integer, any_, false, func, literal, or_, select, true
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, any_, false, func, or_, select, true
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Unauthorized
 
@@ -185,26 +184,22 @@ def member_datasets(user: Any) -> ColumnElement[bool]:
     return or_(Dataset.owner_id == user.id, Dataset.id.in_(_member_datasets(user)))
 
 
-def _readable_ids(user: Any) -> tuple[list[int], list[int]]:
-    """(public datasets, datasets the user is a member of), asked once per request: queries
-    over many samples filter on these ids instead of joining every sample to its dataset."""
-    key = f"fairdb_readable_{getattr(user, 'id', None)}"
-    if key not in g:
-        public = select(Dataset.id).where(Dataset.privacy == Privacy.PUBLIC)
-        member = select(Dataset.id).where(member_datasets(user))
-        found = (
-            list(db.session.scalars(public)),
-            list(db.session.scalars(member)) if _signed_in(user) else [],
-        )
-        setattr(g, key, found)
-    cached: tuple[list[int], list[int]] = getattr(g, key)
-    return cached
+def _readable_ids(user: Any) -> tuple[Any, Any | None]:
+    """(public datasets, datasets the user is a member of or None when signed out) as arrays
+    computed inside the statement that uses them: PostgreSQL runs each once per statement (an
+    InitPlan), so queries over many samples filter on dataset ids without joining every sample
+    to its dataset, and without a round trip of their own before it."""
+    public = func.array(
+        select(Dataset.id).where(Dataset.privacy == Privacy.PUBLIC).scalar_subquery()
+    )
+    if not _signed_in(user):
+        return public, None
+    return public, func.array(select(Dataset.id).where(member_datasets(user)).scalar_subquery())
 
 
-def _among(column: Any, ids: list[int]) -> ColumnElement[bool]:
-    """`column = ANY(:ids)`: one array parameter instead of an IN list of a hundred, which keeps
-    the statement's cache key the same from request to request and spares rendering each id."""
-    return column == any_(literal(ids, ARRAY(Integer)))  # type: ignore[no-any-return]
+def _among(column: Any, ids: Any) -> ColumnElement[bool]:
+    """`column = ANY(ids)`, ids an ARRAY(subquery) (no rows: an empty array, no match)."""
+    return column == any_(ids)  # type: ignore[no-any-return]
 
 
 def readable_samples(user: Any) -> ColumnElement[bool]:
@@ -217,7 +212,9 @@ def readable_samples(user: Any) -> ColumnElement[bool]:
     open_public = _among(Sample.dataset_id, public) & (
         Sample.privacy.is_(None) | (Sample.privacy == Privacy.PUBLIC)
     )
-    return or_(open_public, _among(Sample.dataset_id, member)) if member else open_public
+    return (
+        or_(open_public, _among(Sample.dataset_id, member)) if member is not None else open_public
+    )
 
 
 def readable_facets(user: Any) -> ColumnElement[bool]:
@@ -227,7 +224,9 @@ def readable_facets(user: Any) -> ColumnElement[bool]:
         return true()
     public, member = _readable_ids(user)
     open_public = _among(SampleFacet.dataset_id, public) & SampleFacet.open
-    return or_(open_public, _among(SampleFacet.dataset_id, member)) if member else open_public
+    if member is None:
+        return open_public
+    return or_(open_public, _among(SampleFacet.dataset_id, member))
 
 
 def readable_id_range(user: Any, after: int) -> tuple[Any, Any] | None:
@@ -239,7 +238,10 @@ def readable_id_range(user: Any, after: int) -> tuple[Any, Any] | None:
     if _signed_in(user) and user.is_admin:
         return None
     public, member = _readable_ids(user)
-    readable = (_among(Upload.dataset_id, public + member), Upload.kind == "samples")
+    among = _among(Upload.dataset_id, public)
+    if member is not None:
+        among = or_(among, _among(Upload.dataset_id, member))
+    readable = (among, Upload.kind == "samples")
     # An upload without a recorded range (migration 0009 filled the old ones) disables the
     # jump: correct, only slower.
     unbounded = 2**63 - 1
