@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 _hasher = PasswordHasher()
 
-# A hash verified against when the account does not exist, so timing does not reveal which exist.
-_DUMMY_HASH = _hasher.hash("fairdb-timing-equaliser")
+
+@cache
+def _dummy_hash() -> str:
+    """A hash verified against when the account does not exist, so timing does not reveal
+    which exist. Made on first use: hashing takes argon2's 64 MiB, which at import time put a
+    spike into every process's peak memory (a download's included)."""
+    return _hasher.hash("fairdb-timing-equaliser")
 
 
 def hash_password(password: str) -> str:
@@ -18,7 +25,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
