@@ -11,9 +11,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal, get_args
 
-import opendp.prelude as dp
 from sqlalchemy import Numeric, case, cast, func, or_, select
 
 from fairdb.extensions import db
@@ -21,10 +21,19 @@ from fairdb.models import Sample
 from fairdb.models.base import utcnow
 from fairdb.services.privacy.noisy_bounds import CATEGORICAL, NUMERIC, NumericField
 
-# "contrib" is the only feature needed: make_laplace sits in OpenDP's contrib set (proved, not
-# yet vetted). Not "floating-point" (0.16 draws float noise from a discrete Laplace on a fine
-# grid, which needs no opt-in) and not "honest-but-curious" (we pass OpenDP no Python callbacks).
-dp.enable_features("contrib")
+
+@cache
+def _dp() -> Any:
+    """OpenDP, imported on the first noisy answer (its library takes 12 MB in every worker
+    that loads it). "contrib" is the only feature enabled: make_laplace sits in OpenDP's
+    contrib set (proved, not yet vetted). Not "floating-point" (0.16 draws float noise from a
+    discrete Laplace on a fine grid, which needs no opt-in) and not "honest-but-curious" (we
+    pass OpenDP no Python callbacks)."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    return dp
+
 
 Kind = Literal["counts", "histogram", "mean"]
 KINDS: tuple[str, ...] = get_args(Kind)
@@ -101,6 +110,7 @@ def count_scale(epsilon: float) -> float:
 
 def noisy_counts(exact: Sequence[int], epsilon: float) -> list[int]:
     """Counts plus discrete Laplace noise (a histogram's L1 sensitivity is 1), clamped to >= 0."""
+    dp = _dp()
     space = dp.vector_domain(dp.atom_domain(T="i64")), dp.l1_distance(T="i64")
     measurement = dp.m.make_laplace(*space, scale=count_scale(epsilon))
     noisy = _release(measurement, [int(n) for n in exact], 1, epsilon)
@@ -109,6 +119,7 @@ def noisy_counts(exact: Sequence[int], epsilon: float) -> list[int]:
 
 def noisy_sum(exact: float, bound: float, epsilon: float) -> float:
     """A sum of values clipped to [-bound, bound] plus Laplace noise (sensitivity: bound)."""
+    dp = _dp()
     space = dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float)
     measurement = dp.m.make_laplace(*space, scale=bound / epsilon)
     return float(_release(measurement, float(exact), bound, epsilon))
@@ -116,7 +127,7 @@ def noisy_sum(exact: float, bound: float, epsilon: float) -> float:
 
 def count_error(epsilon: float, alpha: float = 1 - CONFIDENCE) -> int:
     """A count's noise stays within ± this with probability 1 - alpha (OpenDP's bound, floored)."""
-    accuracy = float(dp.discrete_laplacian_scale_to_accuracy(count_scale(epsilon), float(alpha)))
+    accuracy = float(_dp().discrete_laplacian_scale_to_accuracy(count_scale(epsilon), float(alpha)))
     # For a tiny scale OpenDP answers -inf (the noise is then 0 all but always).
     return max(math.floor(accuracy), 0) if math.isfinite(accuracy) else 0
 
@@ -202,7 +213,7 @@ def _mean(dataset_id: int, field: str, epsilon: float) -> Answer:
         # Union bound, 97.5% each: |sum noise| <= a_sum and |count noise| <= a_count, so
         # |mean - truth| <= (|raw| * a_count + a_sum) / (noisy_count - a_count).
         a_count = count_error(half, (1 - CONFIDENCE) / 2)
-        a_sum = dp.laplacian_scale_to_accuracy(spec.sum_sensitivity / half, (1 - CONFIDENCE) / 2)
+        a_sum = _dp().laplacian_scale_to_accuracy(spec.sum_sensitivity / half, (1 - CONFIDENCE) / 2)
         if noisy_count > a_count:
             bound = min(
                 (abs(raw) * a_count + a_sum) / (noisy_count - a_count), spec.upper - spec.lower
