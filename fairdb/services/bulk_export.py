@@ -146,7 +146,7 @@ def csv_pieces(
 
 
 def batches(
-    statement: Any, leading: dict[str, Any], columns: list[str], size: int = 10_000
+    statement: Any, leading: dict[str, Any], columns: list[str], size: int = 8_000
 ) -> Iterator[pl.DataFrame]:
     """`frame` a keyset batch at a time in id order: `statement` selects Sample.id first (as
     "id") and is not yet ordered or limited; the id column is dropped from the output."""
