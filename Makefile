@@ -46,6 +46,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/abundance.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/privacy.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
