@@ -83,7 +83,9 @@ def authenticate(plaintext: str) -> ApiToken | None:
     Looking the token up by its hash, not comparing plaintexts, is what keeps this safe against
     timing attacks: how long the index search takes says something about the digest, which
     tells an attacker nothing about any token. `last_used_at` moves at most once a minute and
-    is only flushed: the caller's commit keeps it.
+    is only set, not flushed: the caller sees the session dirty and commits it (a flushed update
+    left no trace for the caller, was rolled back with each GET, and held the token's row lock
+    until then, so requests with one token ran one at a time).
     """
     if not plaintext.startswith(PREFIX) or len(plaintext) > PLAINTEXT_MAX_LENGTH:
         return None
@@ -102,7 +104,6 @@ def authenticate(plaintext: str) -> ApiToken | None:
     now = datetime.now(UTC)
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
-        db.session.flush()
     return token
 
 
