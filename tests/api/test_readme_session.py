@@ -45,3 +45,51 @@ def test_the_readme_session_works_as_written(
     assert sorted(re.findall(r"^(R\d+) ", printed, re.M)) == sorted(f"R{n}" for n in (2, 4, 6, 8))
     downloaded = list(csv.DictReader(io.StringIO((tmp_path / "found.csv").read_text())))
     assert sorted(row["samp_name"] for row in downloaded) == sorted(f"R{n}" for n in range(1, 9))
+
+
+@pytest.mark.server
+def test_reads_with_one_token_record_its_last_use_and_do_not_queue(gunicorn_server: Any) -> None:
+    """Under gunicorn, where each request's session ends with it: the token's last use is
+    committed (it was flushed and rolled back with every GET, holding the row's lock)."""
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    flask_command(gunicorn_server, "create-user", "last@example.org", "--name", "Last",
+                  "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+    token = flask_command(gunicorn_server, "create-token", "last@example.org", "--name",
+                          "reader").strip().splitlines()[-1]  # fmt: skip
+    auth = {"Authorization": f"Bearer {token}"}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(
+                lambda _: (
+                    requests.get(
+                        f"{gunicorn_server.url}/api/v1/checklists", headers=auth, timeout=30
+                    ).status_code
+                ),
+                range(8),
+            )
+        )
+    assert answers == [200] * 8
+    read = (
+        "from fairdb import create_app\n"
+        "from fairdb.extensions import db\n"
+        "from fairdb.models import ApiToken\n"
+        "from sqlalchemy import select\n"
+        "with create_app().app_context():\n"
+        "    print(db.session.scalar(select(ApiToken.last_used_at)"
+        ".where(ApiToken.name == 'reader')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", read],
+        cwd=ROOT,
+        env=gunicorn_server.env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.strip().splitlines()[-1] != "None"
