@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -182,14 +182,6 @@ def with_next_link(body: dict[str, Any], next_url: str | None) -> Response:
     if next_url:
         response.headers["Link"] = f'<{next_url}>; rel="next"'
     return response
-
-
-def commit_or_conflict() -> None:
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        abort(409, description="The change conflicts with data stored meanwhile; retry.")
 
 
 # -- Idempotency-Key ------------------------------------------------------------------------

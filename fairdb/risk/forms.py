@@ -41,9 +41,3 @@ class SaveVersionForm(FlaskForm):
     """Store the generalised records as a new private dataset."""
 
     title = StringField("Title of the anonymised version", validators=[InputRequired()])
-
-
-class JustificationForm(FlaskForm):
-    """Why a dataset is published although its risk is above the site's thresholds."""
-
-    justification = StringField("Justification (recorded, shown to administrators)")

@@ -162,9 +162,3 @@ class UploadOut(Schema):
     rows_checked = fields.Integer()
     unrecognised = fields.List(fields.String())
     summary = fields.Dict()
-
-
-class RecordList(Schema):
-    """Sample records as a JSON list of objects (field name -> cell text)."""
-
-    records = fields.List(fields.Dict(keys=fields.String()), required=True)
