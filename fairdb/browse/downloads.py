@@ -1,18 +1,17 @@
 """Download answers shared by the pages and the API: a dataset's samples and a search result,
-streamed in any of `formats.FORMATS`, cells built by polars over COPY batches where possible."""
+streamed in any of `formats.FORMATS`, their cells built by PostgreSQL (cells_sql): CSV and TSV
+written by COPY a batch at a time, XLSX and JSON from the same rows."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import polars as pl
 from flask import Response, stream_with_context
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from fairdb.models import Dataset, Sample
-from fairdb.services import access, bulk_export, export, formats, search
+from fairdb.services import access, cells_sql, export, formats, search
 
 
 def slug(dataset: Dataset) -> str:
@@ -28,32 +27,34 @@ def attachment(pieces: Any, fmt: str, filename: str) -> Response:
     )
 
 
-def sample_frames(user: Any, dataset: Dataset, columns: list[str]) -> Iterator[Any]:
-    """The samples the user may see, a COPY batch at a time, their cells built by polars."""
-    statement = select(Sample.id.label("id")).where(access.samples_of(user, dataset))
-    return bulk_export.batches(statement, {"id": pl.Int64}, columns)
-
-
-def frames_as(frames: Iterator[Any], header: list[str], fmt: str) -> Iterator[bytes]:
+def _in_id_order(
+    statement: Select[Any], leading: list[Any], columns: list[str], header: list[str], fmt: str
+) -> Any:
     if fmt in ("csv", "tsv"):
-        return bulk_export.csv_pieces(frames, header, "," if fmt == "csv" else "\t")
-    rows = (row for batch in frames for row in batch.iter_rows())
-    return formats.stream_rows(header, rows, fmt)
+        separator = "," if fmt == "csv" else "\t"
+        return cells_sql.delimited(statement, leading, columns, header, separator)
+    return formats.stream_rows(header, cells_sql.rows(statement, leading, columns), fmt)
+
+
+def dataset_pieces(user: Any, dataset: Dataset, columns: list[str], fmt: str) -> Any:
+    """The bytes of the dataset's samples the user may see, in `columns` (with a header)."""
+    statement = select(Sample.id).where(access.samples_of(user, dataset))
+    return _in_id_order(statement, [], columns, columns, fmt)
 
 
 def dataset_samples(user: Any, dataset: Dataset, fmt: str) -> Response:
     """Every sample of the dataset the user may see, every column, in the uploaded shape."""
-    columns = export.export_columns(dataset)
-    frames = sample_frames(user, dataset, columns)
-    return attachment(frames_as(frames, columns, fmt), fmt, f"fairdb-{dataset.id}-{slug(dataset)}")
+    pieces = dataset_pieces(user, dataset, export.export_columns(dataset), fmt)
+    return attachment(pieces, fmt, f"fairdb-{dataset.id}-{slug(dataset)}")
 
 
 def search_result(user: Any, query: search.SampleQuery, fmt: str) -> Response:
     """Every sample the search finds that the user may see, in the chosen columns."""
     query.cursor = None
     header = ["dataset_id", "dataset_title", *query.columns]
-    if query.sort == "":  # id order: a batch at a time by COPY, cells built by polars
-        frames = search.download_batches(user, query)
-        return attachment(frames_as(frames, header, fmt), fmt, "fairdb-samples")
+    if query.sort == "":  # id order: batches over ids, PostgreSQL writes the rows
+        statement = search.matching(user, query)
+        pieces = _in_id_order(statement, search.DOWNLOAD_LEADING, query.columns, header, fmt)
+        return attachment(pieces, fmt, "fairdb-samples")
     rows = search.rows_for_download(user, query)
     return attachment(formats.stream_rows(header, rows, fmt), fmt, "fairdb-samples")

@@ -157,12 +157,7 @@ def bundle(dataset: Dataset) -> ResponseReturnValue:
     members: list[tuple[str, Any]] = [
         ("README.txt", [readme.encode()]),
         ("datacite.json", [json.dumps(metadata, indent=2, ensure_ascii=False).encode()]),
-        (
-            "samples.csv",
-            downloads.frames_as(
-                downloads.sample_frames(current_user, dataset, columns), columns, "csv"
-            ),
-        ),
+        ("samples.csv", downloads.dataset_pieces(current_user, dataset, columns, "csv")),
     ]
     readable = access.samples_of(current_user, dataset)
     members += [

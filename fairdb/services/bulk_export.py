@@ -1,5 +1,5 @@
-"""Sample cells for large downloads, a batch at a time: COPY out of PostgreSQL into polars, the
-cells rebuilt by vectorised expressions, CSV written by polars.
+"""Sample cells as polars frames, for the privacy toolkit's analyses: COPY out of PostgreSQL
+into polars, the cells rebuilt by vectorised expressions.
 
 It gives exactly what `export.cell` gives row by row (a sample's own `attributes`, else its
 upload's `shared_cells`, else the cell rebuilt from typed columns; tests compare the two), at a
@@ -8,9 +8,6 @@ few microseconds per row instead of tens.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -21,7 +18,6 @@ from fairdb.checklists.written import written
 from fairdb.extensions import db
 from fairdb.models import Sample, Upload
 from fairdb.services.copying import copy_out, raw_connection
-from fairdb.services.formats import FORMULA_LIKE, NUMBER
 
 
 def _typed_sources(columns: list[str]) -> list[str]:
@@ -43,12 +39,6 @@ def canonical(name: str) -> pl.Expr:
     """export.canonical as a polars expression over the typed columns (null: no value)."""
     found = written(name)
     return found if found is not None else pl.lit(None, pl.String)
-
-
-def escaped(column: pl.Expr) -> pl.Expr:
-    """formats.escape_cell as an expression: formula-like text gets a leading apostrophe."""
-    risky = column.str.contains(FORMULA_LIKE.pattern) & ~column.str.contains(NUMBER.pattern)
-    return pl.when(risky).then(pl.lit("'") + column).otherwise(column)
 
 
 def _sql(statement: Select[Any]) -> str:
@@ -122,42 +112,3 @@ def _shared(upload_ids: list[int], columns: list[str]) -> pl.DataFrame | None:
             **{f"shared {number}": pl.String for number in range(len(columns))},
         },
     )
-
-
-def csv_pieces(
-    frames: Iterator[pl.DataFrame], header: list[str], separator: str
-) -> Iterator[bytes]:
-    """CSV (or TSV) bytes: the header, then each frame with formula-like text escaped."""
-
-    line = io.StringIO()
-    csv.writer(line, delimiter=separator, lineterminator="\n").writerow(header)
-    yield line.getvalue().encode()
-    for batch in frames:
-        text = batch.with_columns(
-            [
-                escaped(pl.col(name)).alias(name)
-                for name, dtype in batch.schema.items()
-                if dtype == pl.String
-            ]
-        )
-        yield text.write_csv(
-            include_header=False, separator=separator, line_terminator="\n"
-        ).encode()
-
-
-def batches(
-    statement: Any, leading: dict[str, Any], columns: list[str], size: int = 8_000
-) -> Iterator[pl.DataFrame]:
-    """`frame` a keyset batch at a time in id order: `statement` selects Sample.id first (as
-    "id") and is not yet ordered or limited; the id column is dropped from the output."""
-    last = 0
-    while True:
-        batch = frame(
-            statement.where(Sample.id > last).order_by(Sample.id).limit(size), leading, columns
-        )
-        if batch.is_empty():
-            return
-        last = int(batch["id"][-1])
-        yield batch.drop("id")
-        if batch.height < size:
-            return

@@ -25,7 +25,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 # Also text that already starts with apostrophes before such a character, so that removing one
 # apostrophe on upload always gives back exactly what was stored.
 FORMULA_LIKE = re.compile(r"^'*[=+\-@\t\r]")
-NUMBER = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+NUMBER = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 
 
 def escape_cell(value: str) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -32,7 +31,6 @@ from sqlalchemy import (
 
 from fairdb.extensions import db
 from fairdb.models import (
-    TYPED_COLUMNS,
     Abundance,
     Dataset,
     Feature,
@@ -40,10 +38,8 @@ from fairdb.models import (
     SampleFacet,
     SampleTotal,
     SearchTerm,
-    Upload,
 )
-from fairdb.services import access, bulk_export
-from fairdb.services.export import cell_reader
+from fairdb.services import access, cells_sql
 
 # Facets: URL parameter -> (label, column). Counts are shown for each.
 FACETS: dict[str, tuple[str, Any]] = {
@@ -468,68 +464,53 @@ def _sorted(user: Any, statement: Select[Any], query: SampleQuery) -> Select[Any
     return statement.order_by(has_key.desc(), order, Sample.id)
 
 
-# What a results row needs: the typed columns cells are rebuilt from, the kept cells, the upload.
-ROW_COLUMNS = [
-    Sample.id,
-    Sample.dataset_id,
-    Sample.upload_id,
-    Sample.attributes,
-    *[getattr(Sample, name) for name in TYPED_COLUMNS],
-]
-
-
-# An upload's shared cells never change once it is committed, so pages keep them per process.
-_SHARED_CACHE: dict[int, dict[str, str]] = {}
-_SHARED_CACHE_SIZE = 4096
-
-
-def _shared_cells(upload_ids: set[int]) -> dict[int, dict[str, str]]:
-    missing = upload_ids - _SHARED_CACHE.keys()
-    if missing:
-        found = db.session.execute(
-            select(Upload.id, Upload.shared_cells).where(Upload.id.in_(missing))
-        ).all()
-        if len(_SHARED_CACHE) + len(found) > _SHARED_CACHE_SIZE:
-            _SHARED_CACHE.clear()
-        _SHARED_CACHE.update({upload_id: cells for upload_id, cells in found})
-    return {upload_id: _SHARED_CACHE[upload_id] for upload_id in upload_ids & _SHARED_CACHE.keys()}
-
-
 @dataclass
 class Page:
     rows: list[dict[str, Any]]
     next_cursor: str | None
 
 
-# A page's dataset titles come with its rows: looked up for the page's rows only.
-_TITLE = (
-    select(Dataset.title).where(Dataset.id == Sample.dataset_id).scalar_subquery().label("title")
-)
+def _page_order(query: SampleQuery, key: Any, sample_id: Any) -> list[Any]:
+    """_sorted's order over the columns of the page's inner select."""
+    if query.sort == "":
+        return [sample_id]
+    order = key.desc() if SORTS[query.sort][1] else key.asc()
+    return [key.is_not(None).desc(), order, sample_id]
 
 
 def page(user: Any, query: SampleQuery) -> Page:
+    """One page of results: the page's samples are found over ids and sort keys only, then
+    their cells are built by PostgreSQL (cells_sql) for those rows alone."""
     sort_key = SORTS[query.sort][0]
-    statement = select(*ROW_COLUMNS, _TITLE, sort_key).select_from(Sample)
-    statement = _sorted(user, statement.where(where(user, query)), query).limit(query.limit + 1)
+    found_ids = select(Sample.id.label("id"), sort_key.label("sort_key")).select_from(Sample)
+    found_ids = _sorted(user, found_ids.where(where(user, query)), query)
+    inner = found_ids.limit(query.limit + 1).subquery("found")
+    cells = [cells_sql.cell(name) for name in query.columns]
+    statement = cells_sql.joined(
+        select(inner.c.id, Sample.dataset_id, Dataset.title, Sample.samp_name, *cells)
+        .add_columns(inner.c.sort_key)
+        .select_from(inner)
+        .join(Sample, Sample.id == inner.c.id)
+        .join(Dataset, Dataset.id == Sample.dataset_id)
+    ).order_by(*_page_order(query, inner.c.sort_key, inner.c.id))
     found = db.session.execute(statement).all()
     more = len(found) > query.limit
     found = found[: query.limit]
-    shared = _shared_cells({row.upload_id for row in found if row.upload_id is not None})
-    readers = [(name, cell_reader(name)) for name in query.columns]
+    columns, last_cell = query.columns, 4 + len(query.columns)
     rows = [
         {
-            "id": row.id,
-            "dataset_id": row.dataset_id,
-            "dataset_title": row.title,
-            "samp_name": row.samp_name,
-            "cells": {name: read(row, shared.get(row.upload_id)) for name, read in readers},
+            "id": row[0],
+            "dataset_id": row[1],
+            "dataset_title": row[2],
+            "samp_name": row[3],
+            "cells": dict(zip(columns, row[4:last_cell], strict=True)),
         }
         for row in found
     ]
     next_cursor = None
     if more and found:
         last = found[-1]
-        next_cursor = encode_cursor(None if query.sort == "" else last[-1], last.id)
+        next_cursor = encode_cursor(None if query.sort == "" else last[-1], last[0])
     return Page(rows, next_cursor)
 
 
@@ -547,20 +528,11 @@ def rows_for_download(user: Any, query: SampleQuery, batch: int = 5000) -> Itera
         cursor = decode_cursor(result.next_cursor)
 
 
-def download_batches(user: Any, query: SampleQuery) -> Iterator[Any]:
-    """Every matching sample in id order as polars frames of [dataset_id, dataset_title,
-    cells...] (bulk_export: COPY out and vectorised cells, for big downloads)."""
-    statement = (
-        select(Sample.id.label("id"), Sample.dataset_id.label("dataset_id"))
-        .select_from(Sample)
-        .where(where(user, query))
-    )
-    leading = {"id": pl.Int64, "dataset_id": pl.Int64}
-    titles: dict[int, str] = {}
-    for batch in bulk_export.batches(statement, leading, query.columns):
-        missing = set(batch["dataset_id"].unique().to_list()) - set(titles)
-        if missing:
-            named = select(Dataset.id, Dataset.title).where(Dataset.id.in_(missing))
-            titles.update({dataset_id: title for dataset_id, title in db.session.execute(named)})
-        title = batch["dataset_id"].replace_strict(titles, return_dtype=pl.String)
-        yield batch.select(pl.col("dataset_id"), title.alias("dataset_title"), *query.columns)
+def matching(user: Any, query: SampleQuery) -> Select[Any]:
+    """The samples the query finds that the user may see, unordered, each with its dataset
+    (for cells_sql downloads, whose leading columns are DOWNLOAD_LEADING)."""
+    statement = select(Sample.id).select_from(Sample).join(Dataset, Dataset.id == Sample.dataset_id)
+    return statement.where(where(user, query))
+
+
+DOWNLOAD_LEADING = [Sample.dataset_id, Dataset.title]
