@@ -28,18 +28,18 @@ def attachment(pieces: Any, fmt: str, filename: str) -> Response:
 
 
 def _in_id_order(
-    statement: Select[Any], leading: list[Any], columns: list[str], header: list[str], fmt: str
+    statement: Select[Any], with_dataset: bool, columns: list[str], header: list[str], fmt: str
 ) -> Any:
     if fmt in ("csv", "tsv"):
         separator = "," if fmt == "csv" else "\t"
-        return cells_sql.delimited(statement, leading, columns, header, separator)
-    return formats.stream_rows(header, cells_sql.rows(statement, leading, columns), fmt)
+        return cells_sql.delimited(statement, with_dataset, columns, header, separator)
+    return formats.stream_rows(header, cells_sql.rows(statement, with_dataset, columns), fmt)
 
 
 def dataset_pieces(user: Any, dataset: Dataset, columns: list[str], fmt: str) -> Any:
     """The bytes of the dataset's samples the user may see, in `columns` (with a header)."""
     statement = select(Sample.id).where(access.samples_of(user, dataset))
-    return _in_id_order(statement, [], columns, columns, fmt)
+    return _in_id_order(statement, False, columns, columns, fmt)
 
 
 def dataset_samples(user: Any, dataset: Dataset, fmt: str) -> Response:
@@ -54,7 +54,7 @@ def search_result(user: Any, query: search.SampleQuery, fmt: str) -> Response:
     header = ["dataset_id", "dataset_title", *query.columns]
     if query.sort == "":  # id order: batches over ids, PostgreSQL writes the rows
         statement = search.matching(user, query)
-        pieces = _in_id_order(statement, search.DOWNLOAD_LEADING, query.columns, header, fmt)
+        pieces = _in_id_order(statement, True, query.columns, header, fmt)
         return attachment(pieces, fmt, "fairdb-samples")
     rows = search.rows_for_download(user, query)
     return attachment(formats.stream_rows(header, rows, fmt), fmt, "fairdb-samples")

@@ -26,12 +26,14 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    select,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.functions import coalesce
 
 from fairdb.extensions import db
-from fairdb.models import Sample, Upload
+from fairdb.models import Dataset, Sample, Upload
 from fairdb.services.copying import raw_connection
 from fairdb.services.formats import FORMULA_LIKE, NUMBER
 
@@ -134,11 +136,17 @@ def joined(statement: Select[Any]) -> Select[Any]:
     return statement.outerjoin(Upload, Upload.id == Sample.upload_id)
 
 
-def escaped(text: Expr) -> Expr:
+# The first characters formula-like text can start with, as code points: most cells are let
+# through on this comparison alone, before any regular expression.
+_FIRST = tuple(ord(character) for character in "=+-@\t\r'")
+
+
+def escaped(value: Expr) -> Expr:
     """formats.escape_cell in SQL: formula-like text gets a leading apostrophe, numbers not.
     The patterns are the same strings (PostgreSQL's regular expressions read them alike)."""
-    risky = and_(text.regexp_match(FORMULA_LIKE.pattern), ~text.regexp_match(NUMBER.pattern))
-    return case((risky, "'" + text), else_=text)
+    risky = and_(value.regexp_match(FORMULA_LIKE.pattern), ~value.regexp_match(NUMBER.pattern))
+    maybe = func.ascii(value).in_(_FIRST)
+    return case((maybe, case((risky, "'" + value), else_=value)), else_=value)
 
 
 def _sql(statement: Select[Any]) -> str:
@@ -157,6 +165,8 @@ def _sql(statement: Select[Any]) -> str:
 def _id_batches(statement: Select[Any], size: int) -> Iterator[Any]:
     """Conditions on Sample.id that split `statement`'s samples into batches of `size` in id
     order, each found by an index scan over ids only."""
+    # Batches are small index scans: parallel workers took longer to start than the scan.
+    db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     last = 0
     while True:
         edge = db.session.scalar(
@@ -173,39 +183,57 @@ def _id_batches(statement: Select[Any], size: int) -> Iterator[Any]:
         last = edge
 
 
+def _leading(with_dataset: bool) -> list[Any]:
+    return [Sample.dataset_id, Dataset.title] if with_dataset else []
+
+
+def _batch(statement: Select[Any], with_dataset: bool, columns: list[str], ids: Any) -> Select[Any]:
+    """One batch's rows in id order: the sample id, then (with_dataset) its dataset's id and
+    title as l0 and l1, and the cells as c0, c1, ..."""
+    labelled = [value.label(f"l{n}") for n, value in enumerate(_leading(with_dataset))]
+    labelled += [cell(name).label(f"c{number}") for number, name in enumerate(columns)]
+    chosen: Select[Any] = statement.with_only_columns(
+        Sample.id.label("sample_id"), *labelled, maintain_column_froms=True
+    )
+    if with_dataset:
+        chosen = chosen.join(Dataset, Dataset.id == Sample.dataset_id)
+    return joined(chosen).where(ids).order_by(Sample.id)
+
+
 def rows(
-    statement: Select[Any], leading: list[Expr], columns: list[str], size: int = 5_000
+    statement: Select[Any], with_dataset: bool, columns: list[str], size: int = 5_000
 ) -> Iterator[tuple[Any, ...]]:
     """The samples `statement` selects (a select over Sample, not ordered), in id order, as
-    tuples of the `leading` values and the text cells of `columns` (unescaped)."""
-    cells = [cell(name) for name in columns]
-    for batch in _id_batches(statement, size):
-        chosen = joined(
-            statement.with_only_columns(*leading, *cells, maintain_column_froms=True)
-        ).where(batch)
-        yield from db.session.execute(chosen.order_by(Sample.id))
+    tuples of (with_dataset) the dataset's id and title and the text cells of `columns`
+    (unescaped)."""
+    for ids in _id_batches(statement, size):
+        for row in db.session.execute(_batch(statement, with_dataset, columns, ids)):
+            yield tuple(row[1:])
 
 
 def delimited(
     statement: Select[Any],
-    leading: list[Expr],
+    with_dataset: bool,
     columns: list[str],
     header: list[str],
     separator: str,
-    size: int = 10_000,
+    size: int = 20_000,
 ) -> Iterator[bytes]:
     """`rows` as CSV (or TSV) bytes written by PostgreSQL: the header, then a COPY per batch.
     Text is escaped against formula injection; an empty cell is written empty, not as ""."""
     line = io.StringIO()
     csv.writer(line, delimiter=separator, lineterminator="\n").writerow(header)
     yield line.getvalue().encode()
-    cells = [func.nullif(escaped(cell(name)), "") for name in columns]
     delimiter = "E'\\t'" if separator == "\t" else "','"
-    for batch in _id_batches(statement, size):
-        chosen = joined(
-            statement.with_only_columns(*leading, *cells, maintain_column_froms=True)
-        ).where(batch)
-        sql = _sql(chosen.order_by(Sample.id))
+    for ids in _id_batches(statement, size):
+        # OFFSET 0 keeps the cells computed once each: merged into the outer select, each
+        # would be computed again for every place escaping refers to it.
+        inner = _batch(statement, with_dataset, columns, ids).offset(0).subquery("batch")
+        chosen = select(
+            *[inner.c[f"l{n}"] for n in range(len(_leading(with_dataset)))],
+            *[func.nullif(escaped(inner.c[f"c{n}"]), "") for n in range(len(columns))],
+        ).order_by(inner.c.sample_id)
+        sql = _sql(chosen)
         buffer = io.BytesIO()
         cursor = raw_connection().cursor()
         try:

@@ -288,10 +288,13 @@ def _facet_conditions(
     return conditions
 
 
-def where(user: Any, query: SampleQuery, *, skip: str | None = None) -> ColumnElement[bool]:
+def where(
+    user: Any, query: SampleQuery, *, skip: str | None = None, walked: bool = False
+) -> ColumnElement[bool]:
     """Every condition of the query (but the facet `skip`, for its own counts), always with
-    the access policy."""
-    conditions = [access.readable_samples(user), *_facet_conditions(query, skip, SAMPLE_COLUMNS)]
+    the access policy (`walked`: see access._readable_ids)."""
+    readable = access.readable_samples(user, walked=walked)
+    conditions = [readable, *_facet_conditions(query, skip, SAMPLE_COLUMNS)]
     if query.date_from is not None:
         conditions.append(Sample.collection_date >= query.date_from)
     if query.date_to is not None:
@@ -529,10 +532,5 @@ def rows_for_download(user: Any, query: SampleQuery, batch: int = 5000) -> Itera
 
 
 def matching(user: Any, query: SampleQuery) -> Select[Any]:
-    """The samples the query finds that the user may see, unordered, each with its dataset
-    (for cells_sql downloads, whose leading columns are DOWNLOAD_LEADING)."""
-    statement = select(Sample.id).select_from(Sample).join(Dataset, Dataset.id == Sample.dataset_id)
-    return statement.where(where(user, query))
-
-
-DOWNLOAD_LEADING = [Sample.dataset_id, Dataset.title]
+    """The samples the query finds that the user may see, unordered (for cells_sql)."""
+    return select(Sample.id).select_from(Sample).where(where(user, query, walked=True))
