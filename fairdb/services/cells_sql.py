@@ -21,6 +21,7 @@ from sqlalchemy import (
     Select,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -149,47 +150,44 @@ def escaped(value: Expr) -> Expr:
     return case((maybe, case((risky, "'" + value), else_=value)), else_=value)
 
 
-def _sql(statement: Select[Any]) -> str:
-    """A statement as SQL text with its parameters bound by psycopg2 (safe quoting)."""
+def _compiled(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
+    """A statement compiled once: its SQL with psycopg2 placeholders, and its parameters."""
     compiled = statement.compile(
         dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
     )
-    cursor = raw_connection().cursor()
-    try:
-        sql: bytes = cursor.mogrify(compiled.string, compiled.params)
-        return sql.decode()
-    finally:
-        cursor.close()
+    return compiled.string, dict(compiled.params)
 
 
-def _id_batches(statement: Select[Any], size: int) -> Iterator[Any]:
-    """Conditions on Sample.id that split `statement`'s samples into batches of `size` in id
-    order, each found by an index scan over ids only."""
+# A batch's first and last sample id, bound anew for each batch of one compiled statement
+# (compiling the statement took 15 ms, longer than PostgreSQL took for many of its batches).
+_LOW = bindparam("batch_low", 0, type_=BigInteger)
+_HIGH = bindparam("batch_high", 0, type_=BigInteger)
+
+
+def _id_ranges(statement: Select[Any], size: int) -> Iterator[dict[str, int]]:
+    """The parameters of batches that split `statement`'s samples into ranges of `size` ids
+    in order, so a batch holds at most `size` samples: each is an index range scan, and no
+    query is spent finding where a batch of exactly `size` samples ends (that took as long as
+    writing its cells)."""
     # Batches are small index scans: parallel workers took longer to start than the scan.
     db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    last = 0
-    while True:
-        edge = db.session.scalar(
-            statement.with_only_columns(Sample.id)
-            .where(Sample.id > last)
-            .order_by(Sample.id)
-            .offset(size - 1)
-            .limit(1)
-        )
-        if edge is None:
-            yield Sample.id > last
-            return
-        yield Sample.id.between(last + 1, edge)
-        last = edge
+    ids = statement.with_only_columns(Sample.id).limit(1)
+    low = db.session.scalar(ids.order_by(Sample.id))
+    high = db.session.scalar(ids.order_by(Sample.id.desc()))
+    if low is None or high is None:
+        return
+    for start in range(low, high + 1, size):
+        yield {"batch_low": start, "batch_high": min(start + size - 1, high)}
 
 
 def _leading(with_dataset: bool) -> list[Any]:
     return [Sample.dataset_id, Dataset.title] if with_dataset else []
 
 
-def _batch(statement: Select[Any], with_dataset: bool, columns: list[str], ids: Any) -> Select[Any]:
-    """One batch's rows in id order: the sample id, then (with_dataset) its dataset's id and
-    title as l0 and l1, and the cells as c0, c1, ..."""
+def _batch(statement: Select[Any], with_dataset: bool, columns: list[str]) -> Select[Any]:
+    """A batch's rows in id order (the ids between the parameters of `_id_ranges`): the sample
+    id, then (with_dataset) its dataset's id and title as l0 and l1, and the cells as c0,
+    c1, ..."""
     labelled = [value.label(f"l{n}") for n, value in enumerate(_leading(with_dataset))]
     labelled += [cell(name).label(f"c{number}") for number, name in enumerate(columns)]
     chosen: Select[Any] = statement.with_only_columns(
@@ -197,7 +195,7 @@ def _batch(statement: Select[Any], with_dataset: bool, columns: list[str], ids: 
     )
     if with_dataset:
         chosen = chosen.join(Dataset, Dataset.id == Sample.dataset_id)
-    return joined(chosen).where(ids).order_by(Sample.id)
+    return joined(chosen).where(Sample.id.between(_LOW, _HIGH)).order_by(Sample.id)
 
 
 def rows(
@@ -206,8 +204,9 @@ def rows(
     """The samples `statement` selects (a select over Sample, not ordered), in id order, as
     tuples of (with_dataset) the dataset's id and title and the text cells of `columns`
     (unescaped)."""
-    for ids in _id_batches(statement, size):
-        for row in db.session.execute(_batch(statement, with_dataset, columns, ids)):
+    batch = _batch(statement, with_dataset, columns)
+    for bounds in _id_ranges(statement, size):
+        for row in db.session.execute(batch, bounds):
             yield tuple(row[1:])
 
 
@@ -217,28 +216,30 @@ def delimited(
     columns: list[str],
     header: list[str],
     separator: str,
-    size: int = 20_000,
+    size: int = 32_768,
 ) -> Iterator[bytes]:
     """`rows` as CSV (or TSV) bytes written by PostgreSQL: the header, then a COPY per batch.
     Text is escaped against formula injection; an empty cell is written empty, not as ""."""
     line = io.StringIO()
     csv.writer(line, delimiter=separator, lineterminator="\n").writerow(header)
     yield line.getvalue().encode()
+    # OFFSET 0 keeps the cells computed once each: merged into the outer select, each would
+    # be computed again for every place escaping refers to it.
+    inner = _batch(statement, with_dataset, columns).offset(0).subquery("batch")
+    chosen = select(
+        *[inner.c[f"l{n}"] for n in range(len(_leading(with_dataset)))],
+        *[func.nullif(escaped(inner.c[f"c{n}"]), "") for n in range(len(columns))],
+    ).order_by(inner.c.sample_id)
+    sql, parameters = _compiled(chosen)
     delimiter = "E'\\t'" if separator == "\t" else "','"
-    for ids in _id_batches(statement, size):
-        # OFFSET 0 keeps the cells computed once each: merged into the outer select, each
-        # would be computed again for every place escaping refers to it.
-        inner = _batch(statement, with_dataset, columns, ids).offset(0).subquery("batch")
-        chosen = select(
-            *[inner.c[f"l{n}"] for n in range(len(_leading(with_dataset)))],
-            *[func.nullif(escaped(inner.c[f"c{n}"]), "") for n in range(len(columns))],
-        ).order_by(inner.c.sample_id)
-        sql = _sql(chosen)
+    for bounds in _id_ranges(statement, size):
         buffer = io.BytesIO()
         cursor = raw_connection().cursor()
         try:
-            copy = f"COPY ({sql}) TO STDOUT (FORMAT csv, DELIMITER {delimiter})"
-            cursor.copy_expert(copy, buffer)
+            query = cursor.mogrify(sql, {**parameters, **bounds}).decode()
+            cursor.copy_expert(
+                f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER {delimiter})", buffer
+            )
         finally:
             cursor.close()
         yield buffer.getvalue()
