@@ -221,10 +221,16 @@ def test_removed_collaborator_loses_access_on_the_next_request(
     sign_in(client, viewer.email)
     url = f"/datasets/{place['dataset_id']}/samples.csv"
     assert client.get(url).status_code == 200
+    # The search keeps its statements per user and query (search._PAGE_STATEMENTS): the
+    # membership inside them is read when they run, so removal shows on the same search too.
+    search = f"/samples/download.csv?dataset={place['dataset_id']}&sort=name"
+    found = client.get(search).get_data(as_text=True).splitlines()[1:]
+    assert found and {line.split(",")[0] for line in found} == {str(place["dataset_id"])}
     dataset = db.session.get(Dataset, place["dataset_id"])
     curation.remove_collaborator(dataset, world["users"]["owner"], viewer.id)
     db.session.commit()
     assert client.get(url).status_code == 403
+    assert client.get(search).get_data(as_text=True).splitlines()[1:] == []
     history = client.get(f"/datasets/{place['dataset_id']}/history")
     assert history.status_code == 403  # the history is sample-level data too
 

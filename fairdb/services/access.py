@@ -211,6 +211,15 @@ def _among(column: Any, ids: Any) -> ColumnElement[bool]:
     return column == any_(ids)  # type: ignore[no-any-return]
 
 
+def clause_key(user: Any) -> tuple[Any, ...]:
+    """What the clauses below depend on for this user (statements built from them may be
+    kept and run again for the same key): who they are and whether they are an admin.
+    Memberships and privacy are read inside the statements, when they run."""
+    if not _signed_in(user):
+        return ("anonymous",)
+    return (user.id, bool(user.is_admin))
+
+
 def readable_samples(user: Any, *, walked: bool = False) -> ColumnElement[bool]:
     """A WHERE clause on samples the user may see record by record: samples of public datasets
     without a tighter privacy of their own, and every sample of the datasets they are a member
@@ -238,7 +247,7 @@ def readable_facets(user: Any) -> ColumnElement[bool]:
     return or_(open_public, _among(SampleFacet.dataset_id, member))
 
 
-def readable_id_range(user: Any, after: int) -> tuple[Any, Any] | None:
+def readable_id_range(user: Any, after: Any) -> tuple[Any, Any] | None:
     """Two scalar subqueries bounding the ids above `after` that `readable_samples` may let
     through, from the id ranges of the readable datasets' uploads (every sample comes from an
     upload; PostgreSQL runs each subquery once per statement). A keyset page in id order then

@@ -12,14 +12,17 @@ import base64
 import datetime as dt
 import json
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -441,9 +444,12 @@ def facet_counts(user: Any, query: SampleQuery) -> tuple[int, dict[str, list[Fac
 
 
 def _sorted(user: Any, statement: Select[Any], query: SampleQuery) -> Select[Any]:
+    """The statement in the query's order, after its cursor. The cursor's values are the bind
+    parameters "cursor_id" and "cursor_key": a statement kept for the query's shape runs again
+    for any cursor of the same kind (see _cursor_kind)."""
     column, descending = SORTS[query.sort]
     if query.sort == "":
-        after = query.cursor[1] if query.cursor is not None else 0
+        after = bindparam("cursor_id", query.cursor[1] if query.cursor else 0, BigInteger)
         statement = statement.where(Sample.id > after)
         bounds = access.readable_id_range(user, after)
         if bounds is not None:
@@ -452,19 +458,30 @@ def _sorted(user: Any, statement: Select[Any], query: SampleQuery) -> Select[Any
     # Samples without the key come last; the cursor carries (has key, key, id).
     has_key = column.is_not(None)
     if query.cursor is not None:
-        key, last = query.cursor
-        if key is None:
+        value, last_id = query.cursor
+        last = bindparam("cursor_id", last_id, BigInteger)
+        if value is None:
             statement = statement.where(column.is_(None), Sample.id > last)
-        elif descending:
-            statement = statement.where(
-                or_(column < key, and_(column == key, Sample.id > last), column.is_(None))
-            )
         else:
+            key = bindparam("cursor_key", value, column.type)
+            beyond = column < key if descending else column > key
             statement = statement.where(
-                or_(column > key, and_(column == key, Sample.id > last), column.is_(None))
+                or_(beyond, and_(column == key, Sample.id > last), column.is_(None))
             )
     order = column.desc() if descending else column.asc()
     return statement.order_by(has_key.desc(), order, Sample.id)
+
+
+def _cursor_kind(query: SampleQuery) -> tuple[str, dict[str, Any]]:
+    """The kind of the query's cursor (statements differ by it) and its bind parameters."""
+    if query.cursor is None:
+        return "none", {}
+    value, last_id = query.cursor
+    if query.sort == "":
+        return "id", {"cursor_id": last_id}
+    if value is None:
+        return "past keys", {"cursor_id": last_id}
+    return "key", {"cursor_id": last_id, "cursor_key": value}
 
 
 @dataclass
@@ -481,22 +498,48 @@ def _page_order(query: SampleQuery, key: Any, sample_id: Any) -> list[Any]:
     return [key.is_not(None).desc(), order, sample_id]
 
 
-def page(user: Any, query: SampleQuery) -> Page:
-    """One page of results: the page's samples are found over ids and sort keys only, then
-    their cells are built by PostgreSQL (cells_sql) for those rows alone."""
+# Page statements kept per process by shape (user, query but its cursor): building one and
+# its cache key took SQLAlchemy about as long as PostgreSQL takes to run it; a client walking
+# pages of a search runs the same statement with each cursor.
+_PAGE_STATEMENTS: dict[tuple[Any, ...], Select[Any]] = {}
+_PAGE_STATEMENTS_SIZE = 128
+_PAGE_STATEMENTS_LOCK = threading.Lock()
+
+
+def _page_shape(user: Any, query: SampleQuery, cursor_kind: str) -> tuple[Any, ...]:
+    values = {**query.__dict__, "cursor": cursor_kind}
+    return (access.clause_key(user), json.dumps(values, sort_keys=True, default=str))
+
+
+def _page_statement(user: Any, query: SampleQuery) -> Select[Any]:
+    """The page's samples are found over ids and sort keys only, then their cells are built by
+    PostgreSQL (cells_sql) for those rows alone."""
     sort_key = SORTS[query.sort][0]
     found_ids = select(Sample.id.label("id"), sort_key.label("sort_key")).select_from(Sample)
     found_ids = _sorted(user, found_ids.where(where(user, query)), query)
     inner = found_ids.limit(query.limit + 1).subquery("found")
     cells = [cells_sql.cell(name) for name in query.columns]
-    statement = cells_sql.joined(
+    return cells_sql.joined(
         select(inner.c.id, Sample.dataset_id, Dataset.title, Sample.samp_name, *cells)
         .add_columns(inner.c.sort_key)
         .select_from(inner)
         .join(Sample, Sample.id == inner.c.id)
         .join(Dataset, Dataset.id == Sample.dataset_id)
     ).order_by(*_page_order(query, inner.c.sort_key, inner.c.id))
-    found = db.session.execute(statement).all()
+
+
+def page(user: Any, query: SampleQuery) -> Page:
+    """One page of results and the cursor of the next."""
+    cursor_kind, parameters = _cursor_kind(query)
+    shape = _page_shape(user, query, cursor_kind)
+    statement = _PAGE_STATEMENTS.get(shape)
+    if statement is None:
+        statement = _page_statement(user, query)
+        with _PAGE_STATEMENTS_LOCK:
+            if len(_PAGE_STATEMENTS) >= _PAGE_STATEMENTS_SIZE:
+                _PAGE_STATEMENTS.clear()
+            _PAGE_STATEMENTS[shape] = statement
+    found = db.session.connection().execute(statement, parameters).all()
     more = len(found) > query.limit
     found = found[: query.limit]
     columns, last_cell = query.columns, 4 + len(query.columns)
