@@ -225,7 +225,8 @@ def test_removed_collaborator_loses_access_on_the_next_request(
     # membership inside them is read when they run, so removal shows on the same search too.
     search = f"/samples/download.csv?dataset={place['dataset_id']}&sort=name"
     found = client.get(search).get_data(as_text=True).splitlines()[1:]
-    assert found and {line.split(",")[0] for line in found} == {str(place["dataset_id"])}
+    assert found
+    assert {line.split(",")[0] for line in found} == {str(place["dataset_id"])}
     dataset = db.session.get(Dataset, place["dataset_id"])
     curation.remove_collaborator(dataset, world["users"]["owner"], viewer.id)
     db.session.commit()
