@@ -6,7 +6,12 @@
 Loads the samples of bench/search.py into its own PostgreSQL (pgserver), then serves
 bench/api_app.py (fairdb with one bare route, see there) under gunicorn, 2 workers of 4 threads,
 and drives `GET /api/v1/samples?limit=100` with wrk: 8 connections from 2 threads keep all
-8 worker threads busy (16 connections gave no more requests/s, only longer waits). Beside each
+8 worker threads busy (16 connections gave no more requests/s, only longer waits). Each request
+comes on a new connection (`Connection: close`), as nginx sends requests to its upstream by
+default (HTTP/1.0, no upstream keepalive); the kernel then shares connections between the two
+workers. With --keep-alive, wrk's 8 connections stay open, and all of them can end up with one
+worker (gthread workers race for them): a worker-bound API then halves while the bare route,
+which waits on PostgreSQL, does not. Beside each
 API figure, the bare route replays the SQL that API request sent, with psycopg2 and json.dumps;
 api_ratio = api requests/s / bare requests/s. Anonymous and with a Bearer token (its look-up is
 one more query), on the first page and on a page after 90% of the ids. Then 100,000 generated
@@ -67,6 +72,8 @@ def quiet(patience: float) -> float:
 def wrk(url: str, headers: dict[str, str], seconds: float, args: Any) -> dict[str, Any]:
     """requests/s and p50/p99 of one wrk run; any answer but 2xx ends the bench."""
     command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--latency"]
+    if not args.keep_alive:
+        headers = {**headers, "Connection": "close"}
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     out = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
@@ -301,6 +308,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="each timed wrk run")
     parser.add_argument("--warmup", type=float, default=2, help="wrk run before each")
     parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--keep-alive", action="store_true", help="keep wrk's connections open (see above)"
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--patience", type=float, default=240, help="longest wait for quiet")
     args = parser.parse_args()
@@ -334,7 +344,8 @@ def main() -> None:
             "datasets": args.datasets,
             "load_seconds": round(time.perf_counter() - started, 1),
             "gunicorn": f"{WORKERS} workers x {THREADS} threads",
-            "wrk": f"{args.threads} threads, {args.connections} connections, {args.seconds} s",
+            "wrk": f"{args.threads} threads, {args.connections} connections, {args.seconds} s, "
+            + ("keep-alive" if args.keep_alive else "Connection: close"),
         }
         connection = psycopg2.connect(dbname="bench", host=args.socket_dir, user="postgres")
         connection.autocommit = True
@@ -384,7 +395,7 @@ def main() -> None:
 
     figures["bench_seconds"] = round(time.perf_counter() - began)
     compare(figures)
-    common.report(figures, "api")
+    common.report(figures, "api-keep-alive" if args.keep_alive else "api")
     if report:
         print(f"\nA ratio target is missed: where {PAGE} spends its time (200 requests)\n")
         print(report)

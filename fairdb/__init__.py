@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 
 from fairdb import config as config_module
+from fairdb.jsonio import OrjsonProvider
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -19,6 +20,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(config_module.ROOT / "templates"),
         static_folder=str(config_module.ROOT / "static"),
     )
+    app.json = OrjsonProvider(app)
     app.config.update(settings)
     configure_database(app)
     app.config["SECRET_KEY"] = config_module.resolve_secret_key(settings, Path(app.instance_path))

@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from fairdb.abundance.ingest import ingest_abundance
 from fairdb.extensions import db
 from fairdb.models import Membership, Privacy, Sample
-from fairdb.services import curation, ingest
+from fairdb.services import bulk_export, curation, ingest
 from fairdb.services.formats import escape_cell
 from tests.abundance.helpers import tsv
 from tests.conftest import sign_in
@@ -321,11 +322,13 @@ def test_counts_kept_per_upload_agree_with_counting_the_samples(client, catalogu
             assert total.group(0) in page_text(counted)
 
 
-def test_cells_built_by_polars_equal_export_cell_row_by_row(client, create_dataset, tmp_path):
-    """Pages and downloads build cells by COPY and polars (bulk_export); export.cell builds
-    them one sample at a time from the ORM. Over an upload big enough to share cells, with
-    numbers, formula-like text, quotes, newlines and cells emptied against a shared value,
-    both give the same, in every download order and format."""
+def test_cells_built_by_sql_and_polars_equal_export_cell_row_by_row(
+    client, create_dataset, tmp_path
+):
+    """Pages and downloads build cells in SQL (cells_sql), the privacy toolkit in polars
+    (bulk_export); export.cell builds them one sample at a time from the ORM. Over an upload
+    big enough to share cells, with numbers, formula-like text, quotes, newlines and cells
+    emptied against a shared value, all give the same, in every download order and format."""
     dataset = create_dataset(privacy=Privacy.PUBLIC)
     diets = ["omnivore", '=cmd|" /C calc"!A0', "vegan, mostly", "line\nbreak", "cr\rhere", ""]
     records = rows(
@@ -380,6 +383,17 @@ def test_cells_built_by_polars_equal_export_cell_row_by_row(client, create_datas
             assert len(table) == 1201
             for row in table[1:]:
                 assert dict(zip(header, row[2:], strict=True)) == expected[row[2]], (fmt, order)
+    frame = bulk_export.frame(
+        select(Sample.id.label("id"), Sample.samp_name.label("name")).where(
+            Sample.dataset_id == dataset.id
+        ),
+        {"id": pl.Int64, "name": pl.String},
+        columns,
+    )
+    assert frame.height == 1200
+    for row in frame.iter_rows(named=True):
+        built = {name: escape_cell(row[name]) for name in columns}
+        assert built == expected[row["name"]], row["name"]
     # And what the cells are: the original sheet's, escaped where a spreadsheet would run them.
     fast = list(
         csv.DictReader(

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager
 
 from fairdb.extensions import db
@@ -77,6 +77,19 @@ def create_token(user: User, name: str, *, can_write: bool) -> tuple[ApiToken, s
     return token, plaintext
 
 
+# Built once: every API call with a token runs it.
+_LIVE_TOKEN = (
+    select(ApiToken)
+    .join(ApiToken.user)
+    .options(contains_eager(ApiToken.user))
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        User.is_active.is_(True),
+    )
+)
+
+
 def authenticate(plaintext: str) -> ApiToken | None:
     """The live token with this plaintext, its active user loaded as `token.user`, or None.
 
@@ -89,16 +102,7 @@ def authenticate(plaintext: str) -> ApiToken | None:
     """
     if not plaintext.startswith(PREFIX) or len(plaintext) > PLAINTEXT_MAX_LENGTH:
         return None
-    token = db.session.scalar(
-        select(ApiToken)
-        .join(ApiToken.user)
-        .options(contains_eager(ApiToken.user))
-        .where(
-            ApiToken.token_hash == hash_token(plaintext),
-            ApiToken.revoked_at.is_(None),
-            User.is_active.is_(True),
-        )
-    )
+    token = db.session.scalar(_LIVE_TOKEN, {"token_hash": hash_token(plaintext)})
     if token is None:
         return None
     now = datetime.now(UTC)

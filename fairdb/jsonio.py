@@ -1,0 +1,25 @@
+"""JSON answers written by orjson: a page of 100 samples took the json module an eighth of the
+API's time. Flask's own rules stay where they differ: dates and times are written as Flask
+writes them (RFC 822), and anything else orjson does not know goes to Flask's default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from flask.json.provider import DefaultJSONProvider
+
+# Datetimes go to Flask's `default` (as before); keys that are not text become text.
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
+class OrjsonProvider(DefaultJSONProvider):
+    """Flask's JSON provider with orjson writing compact answers (members in the order they are
+    built); with arguments (indenting, in debug mode) Flask's json.dumps writes them."""
+
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs:
+            return super().dumps(obj, **kwargs)
+        return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()
