@@ -97,13 +97,18 @@ def answer_problem(error: ApiError) -> Response:
     return error.get_response()
 
 
-def json_body(schema: Schema, *, many: bool = False) -> Any:
-    """The request's JSON loaded by a marshmallow schema, or 400 (not JSON) / 422 (invalid)
-    naming every field at fault."""
+def json_payload() -> Any:
+    """The request's JSON document, or 400 (not JSON) / 422 (text holding U+0000)."""
     payload = request.get_json(silent=True)
     if payload is None:
-        raise ApiError(400, "Bad Request", "Send a JSON body with Content-Type: application/json.")
-    nul = _nul_path(payload)
+        raise ApiError(
+            400,
+            "Bad Request",
+            "Send a JSON body (valid JSON in UTF-8) with Content-Type: application/json.",
+        )
+    # In JSON text a NUL can only be written as the escape \u0000: without one anywhere in the
+    # body, no string holds it, and the walk through every value is skipped.
+    nul = _nul_path(payload) if b"\\u0000" in request.get_data() else None
     if nul is not None:
         raise ApiError(
             422,
@@ -111,6 +116,13 @@ def json_body(schema: Schema, *, many: bool = False) -> Any:
             "Text may not contain the NUL character (U+0000).",
             errors=[{"column": nul or None, "message": "Remove the NUL character (U+0000)."}],
         )
+    return payload
+
+
+def json_body(schema: Schema, *, many: bool = False) -> Any:
+    """The request's JSON loaded by a marshmallow schema, or 400 (not JSON) / 422 (invalid)
+    naming every field at fault."""
+    payload = json_payload()
     try:
         return schema.load(payload, many=many)
     except ValidationError as error:

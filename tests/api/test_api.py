@@ -309,3 +309,46 @@ def test_the_openapi_document_describes_every_api_route(app, client):
     create = paths["/datasets"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert create == {"$ref": "#/components/schemas/DatasetIn"}
     assert "title" in document["components"]["schemas"]["DatasetIn"]["required"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "column"),
+    [
+        ('{"title": "a\\u0000b", "checklist": "MimsHumanGut"}', 422, "title"),
+        ('{"title": "lone \\ud800 half", "checklist": "MimsHumanGut"}', 400, None),
+        ('{"title": NaN, "checklist": "MimsHumanGut"}', 400, None),
+        ("[1, 2", 400, None),
+    ],
+)
+def test_json_bodies_postgresql_cannot_store_are_refused_by_name(
+    client, create_user, body, status, column
+):
+    """A NUL is named where it is; a lone UTF-16 surrogate (not text in UTF-8) and JSON's
+    non-standard NaN are not JSON to fairdb: 4xx, nothing stored, never a server error."""
+    auth = bearer(create_user())
+    response = client.post(
+        "/api/v1/datasets", data=body, headers={**auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    if column is not None:
+        assert response.get_json()["errors"][0]["column"] == column
+    assert db.session.query(Dataset).count() == 0
+
+
+def test_records_of_the_wrong_shape_are_named_by_row(client, create_user):
+    auth = bearer(create_user())
+    made = new_dataset(client, auth)
+    url = f"/api/v1/datasets/{made['id']}/samples"
+    records: list[Any] = [*rows(2, prefix="OK"), ["not", "a", "record"]]
+    response = client.post(url, json=records, headers=auth)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["row"] == 4
+    nested = [{**rows(1)[0], "host_diet": {"kind": "vegan"}}]
+    response = client.post(url, json=nested, headers=auth)
+    assert response.status_code == 422
+    error = response.get_json()["errors"][0]
+    assert (error["row"], error["column"]) == (2, "host_diet")
+    assert client.post(url, json={"samp_name": "x"}, headers=auth).status_code == 422
+    db.session.expire_all()
+    assert db.session.query(Sample).filter_by(dataset_id=made["id"]).count() == 0
