@@ -36,6 +36,7 @@ import pstats
 import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,20 +90,27 @@ def wrk(url: str, headers: dict[str, str], seconds: float, args: Any) -> dict[st
 
 
 def measure_gets(base: str, cases: Cases, args: Any) -> dict[str, Any]:
-    """Each case through the API and through the bare route, each after waiting for quiet
-    and a short warm-up run."""
+    """Each case through the bare route and the API in --rounds alternating pairs (after
+    waiting for quiet once per case, and a short warm-up before each run). A pair's ratio
+    compares two runs seconds apart; the figures are the medians over the pairs, so a drift in
+    the machine's speed (this one varies by 10-20% between runs) weighs on both sides."""
     figures: dict[str, Any] = {}
     for case, (path, headers) in cases.items():
-        for side, url in (("bare", f"{base}/bare/{case}"), ("api", base + path)):
-            load = quiet(args.patience)
-            wrk(url, headers, args.warmup, args)
-            found = wrk(url, headers, args.seconds, args)
-            print(f"{side}_{case}: {found} (1-min load {load})", flush=True)
-            figures.update({f"{side}_{case}_{key}": value for key, value in found.items()})
+        load = quiet(args.patience)
+        found: dict[str, list[dict[str, float]]] = {"bare": [], "api": []}
+        for _ in range(args.rounds):
+            for side, url in (("bare", f"{base}/bare/{case}"), ("api", base + path)):
+                wrk(url, headers, args.warmup, args)
+                found[side].append(wrk(url, headers, args.seconds, args))
+                print(f"{side}_{case}: {found[side][-1]}", flush=True)
+        for side, runs in found.items():
+            for key in runs[0]:
+                figures[f"{side}_{case}_{key}"] = statistics.median(run[key] for run in runs)
             figures[f"{side}_{case}_load"] = load
-        figures[f"{case}_api_ratio"] = round(
-            figures[f"api_{case}_rps"] / figures[f"bare_{case}_rps"], 3
-        )
+        ratios = [a["rps"] / b["rps"] for a, b in zip(found["api"], found["bare"], strict=True)]
+        figures[f"{case}_api_ratios"] = [round(ratio, 3) for ratio in ratios]
+        figures[f"{case}_api_ratio"] = round(statistics.median(ratios), 3)
+        print(f"{case}: ratios {figures[f'{case}_api_ratios']} (1-min load {load})", flush=True)
     return figures
 
 
@@ -306,6 +314,7 @@ def main() -> None:
     parser.add_argument("--upload-rows", type=int, default=100_000)
     parser.add_argument("--upload-runs", type=int, default=2, help="rounds of the 3 uploads")
     parser.add_argument("--seconds", type=float, default=10, help="each timed wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="bare/API pairs per case")
     parser.add_argument("--warmup", type=float, default=2, help="wrk run before each")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument(
@@ -344,7 +353,8 @@ def main() -> None:
             "datasets": args.datasets,
             "load_seconds": round(time.perf_counter() - started, 1),
             "gunicorn": f"{WORKERS} workers x {THREADS} threads",
-            "wrk": f"{args.threads} threads, {args.connections} connections, {args.seconds} s, "
+            "wrk": f"{args.threads} threads, {args.connections} connections, "
+            f"{args.rounds} x {args.seconds} s, "
             + ("keep-alive" if args.keep_alive else "Connection: close"),
         }
         connection = psycopg2.connect(dbname="bench", host=args.socket_dir, user="postgres")
