@@ -211,39 +211,55 @@ def _save_body(path: Path) -> str:
         raise ApiError(
             413, "Content Too Large", f"Send at most {MAX_RECORDS:,} records per request."
         )
-    # The cells are checked by the checklist's rules as in any upload; here only the shape
-    # (schemas.SampleRecord, which documents it: an object of text or numbers per record).
+    _records_as_csv(records, path)
+    return "records.json"
+
+
+# What a cell may be in a JSON record (orjson gives exactly these types).
+_CELL_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+def _records_as_csv(records: list[Any], path: Path) -> None:
+    """JSON records written as the CSV file the upload then reads. The cells are checked by
+    the checklist's rules as in any upload; here only the shape (schemas.SampleRecord, which
+    documents it): an object of text or numbers per record, the columns in order of first use;
+    numbers and booleans are written as Python writes them (str)."""
     columns: dict[str, None] = {}
+    last: tuple[str, ...] = ()
     for number, record in enumerate(records, start=2):
-        if not isinstance(record, dict):
+        if type(record) is not dict:
             raise ApiError(
                 422,
                 "Unprocessable Content",
                 "Each record maps field names to cell text.",
                 errors=[{"row": number, "message": "A record is an object, not a list or text."}],
             )
-        for column, value in record.items():
-            if not isinstance(value, str | int | float | bool | None):
-                raise ApiError(
-                    422,
-                    "Unprocessable Content",
-                    "Each record maps field names to cell text.",
-                    errors=[
-                        {
-                            "row": number,
-                            "column": column,
-                            "value": str(value)[:200],
-                            "message": "A cell is text or a number, not a list or object.",
-                        }
-                    ],
-                )
-        columns.update(dict.fromkeys(record))
+        if not _CELL_TYPES.issuperset(map(type, record.values())):
+            column, value = next((k, v) for k, v in record.items() if type(v) not in _CELL_TYPES)
+            raise ApiError(
+                422,
+                "Unprocessable Content",
+                "Each record maps field names to cell text.",
+                errors=[
+                    {
+                        "row": number,
+                        "column": column,
+                        "value": str(value)[:200],
+                        "message": "A cell is text or a number, not a list or object.",
+                    }
+                ],
+            )
+        keys = tuple(record)
+        if keys != last:
+            columns.update(dict.fromkeys(keys))
+            last = keys
+    header = tuple(columns)
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
+        writer = csv.writer(handle)  # None is written empty, numbers and booleans as str()
+        writer.writerow(header)
         for record in records:
-            writer.writerow(["" if record.get(c) is None else str(record[c]) for c in columns])
-    return "records.json"
+            same = tuple(record) == header  # the usual case: no look-up per cell
+            writer.writerow(record.values() if same else [record.get(c) for c in header])
 
 
 def _stored_or_problem(
