@@ -503,6 +503,23 @@ def measure_searches(
         figures[f"{who}sql_deep_page_query_ms"] = sql_ms(cursor, [scene.deep_page(who)], repeats)
         replay = recorder.during(deep_page)
         figures[f"{who}replay_deep_page_query_ms"] = sql_ms(cursor, replay, repeats)
+        # "Any keyset page": the fourth page in each of the other orders as well.
+        for sort in ("name", "-date", "age"):
+            query = search.parse({"sort": [sort]}, known_columns=set())
+            for _ in range(3):
+                next_cursor = search.page(user, query).next_cursor
+                if next_cursor is None:
+                    break
+                query = search.parse({"sort": [sort], "cursor": [next_cursor]}, known_columns=set())
+
+            def sorted_page(query: Any = query) -> None:
+                search.page(user, query)
+
+            key = f"{who}page_by_{sort.lstrip('-')}_query_ms"
+            figures[key] = median_ms(sorted_page, repeats)
+            figures[f"{who}replay_page_by_{sort.lstrip('-')}_query_ms"] = sql_ms(
+                cursor, recorder.during(sorted_page), repeats
+            )
         # A check on the loading: the facet total (from the per-upload counts) is the number
         # of samples the user may read.
         cursor.execute(f"SELECT count(*) {JOINED} WHERE {scene.readable(who)}")
@@ -603,6 +620,9 @@ TARGETS = {
     "facets_two_filters_ms": 100,
     "deep_page_view_ms": 100,
     "deep_page_query_ms": 10,
+    "page_by_name_query_ms": 10,
+    "page_by_date_query_ms": 10,
+    "page_by_age_query_ms": 10,
 }
 
 
