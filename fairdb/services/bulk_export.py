@@ -17,7 +17,7 @@ from fairdb.checklists.cells import OUTPUTS
 from fairdb.checklists.written import written
 from fairdb.extensions import db
 from fairdb.models import Sample, Upload
-from fairdb.services.copying import copy_out, raw_connection
+from fairdb.services.copying import compiled, copy_out
 
 
 def _typed_sources(columns: list[str]) -> list[str]:
@@ -41,19 +41,6 @@ def canonical(name: str) -> pl.Expr:
     return found if found is not None else pl.lit(None, pl.String)
 
 
-def _sql(statement: Select[Any]) -> str:
-    """A statement as SQL text with its parameters bound by psycopg2 (safe quoting)."""
-    compiled = statement.compile(
-        dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    cursor = raw_connection().cursor()
-    try:
-        sql: bytes = cursor.mogrify(compiled.string, compiled.params)
-        return sql.decode()
-    finally:
-        cursor.close()
-
-
 def select_cells(statement: Select[Any], columns: list[str]) -> Select[Any]:
     """Add to a select over Sample what the cells of `columns` are built from."""
     typed = _typed_sources(columns)
@@ -74,7 +61,8 @@ def frame(statement: Select[Any], leading: dict[str, Any], columns: list[str]) -
     for number in range(len(columns)):
         schema[f"has {number}"] = pl.Int8
         schema[f"own {number}"] = pl.String
-    raw = copy_out(_sql(select_cells(statement, columns)), schema)
+    sql, parameters = compiled(select_cells(statement, columns))
+    raw = copy_out(sql, schema, parameters)
     shared = _shared(raw["upload_id"].drop_nulls().unique().to_list(), columns)
     if shared is not None:
         raw = raw.join(shared, on="upload_id", how="left")

@@ -1,5 +1,5 @@
 """Sample cells built by PostgreSQL: `export.cell` as SQL expressions, and downloads written by
-`COPY ... TO STDOUT` a keyset batch at a time.
+`COPY ... TO STDOUT` a range of sample ids at a time.
 
 A page of results and a download then carry text cells straight from the database, instead of
 every sample's `attributes` and typed columns rebuilt in Python (5 ms for a page of 100 rows)
@@ -35,7 +35,7 @@ from sqlalchemy.sql.functions import coalesce
 
 from fairdb.extensions import db
 from fairdb.models import Dataset, Sample, Upload
-from fairdb.services.copying import raw_connection
+from fairdb.services import copying
 from fairdb.services.formats import FORMULA_LIKE, NUMBER
 
 Expr = ColumnElement[Any]
@@ -150,14 +150,6 @@ def escaped(value: Expr) -> Expr:
     return case((maybe, case((risky, "'" + value), else_=value)), else_=value)
 
 
-def _compiled(statement: Select[Any]) -> tuple[str, dict[str, Any]]:
-    """A statement compiled once: its SQL with psycopg2 placeholders, and its parameters."""
-    compiled = statement.compile(
-        dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    return compiled.string, dict(compiled.params)
-
-
 # A batch's first and last sample id, bound anew for each batch of one compiled statement
 # (compiling the statement took 15 ms, longer than PostgreSQL took for many of its batches).
 _LOW = bindparam("batch_low", 0, type_=BigInteger)
@@ -230,16 +222,7 @@ def delimited(
         *[inner.c[f"l{n}"] for n in range(len(_leading(with_dataset)))],
         *[func.nullif(escaped(inner.c[f"c{n}"]), "") for n in range(len(columns))],
     ).order_by(inner.c.sample_id)
-    sql, parameters = _compiled(chosen)
+    sql, parameters = copying.compiled(chosen)
     delimiter = "E'\\t'" if separator == "\t" else "','"
     for bounds in _id_ranges(statement, size):
-        buffer = io.BytesIO()
-        cursor = raw_connection().cursor()
-        try:
-            query = cursor.mogrify(sql, {**parameters, **bounds}).decode()
-            cursor.copy_expert(
-                f"COPY ({query}) TO STDOUT (FORMAT csv, DELIMITER {delimiter})", buffer
-            )
-        finally:
-            cursor.close()
-        yield buffer.getvalue()
+        yield copying.copied(sql, {**parameters, **bounds}, f"FORMAT csv, DELIMITER {delimiter}")
