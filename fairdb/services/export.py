@@ -109,24 +109,15 @@ TYPED_SOURCES = {
 def cell(sample: Any, name: str, shared: dict[str, str] | None = None) -> str:
     """A sample's cell as it was uploaded: its own raw text if kept (null: none), else the
     value its upload's samples share, else rebuilt from typed values. `sample` is a Sample or
-    a result row with the same columns."""
-    return cell_reader(name)(sample, shared)
-
-
-def cell_reader(name: str) -> Callable[[Any, dict[str, str] | None], str]:
-    """`cell` for one field, with the field's rebuild looked up once (pages call it per cell)."""
+    a result row with the same columns. (Pages and downloads build cells in SQL: cells_sql.)"""
+    own = sample.attributes
+    if name in own:
+        value = own[name]
+        return "" if value is None else str(value)
+    if shared and name in shared:
+        return str(shared[name])
     rebuild = REBUILD.get(name)
-
-    def read(sample: Any, shared: dict[str, str] | None) -> str:
-        own = sample.attributes
-        if name in own:
-            value = own[name]
-            return "" if value is None else str(value)
-        if shared and name in shared:
-            return str(shared[name])
-        return (rebuild(sample) or "") if rebuild is not None else ""
-
-    return read
+    return (rebuild(sample) or "") if rebuild is not None else ""
 
 
 def number_text(value: float) -> str:
