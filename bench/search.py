@@ -503,23 +503,7 @@ def measure_searches(
         figures[f"{who}sql_deep_page_query_ms"] = sql_ms(cursor, [scene.deep_page(who)], repeats)
         replay = recorder.during(deep_page)
         figures[f"{who}replay_deep_page_query_ms"] = sql_ms(cursor, replay, repeats)
-        # "Any keyset page": the fourth page in each of the other orders as well.
-        for sort in ("name", "-date", "age"):
-            query = search.parse({"sort": [sort]}, known_columns=set())
-            for _ in range(3):
-                next_cursor = search.page(user, query).next_cursor
-                if next_cursor is None:
-                    break
-                query = search.parse({"sort": [sort], "cursor": [next_cursor]}, known_columns=set())
-
-            def sorted_page(query: Any = query) -> None:
-                search.page(user, query)
-
-            key = f"{who}page_by_{sort.lstrip('-')}_query_ms"
-            figures[key] = median_ms(sorted_page, repeats)
-            figures[f"{who}replay_page_by_{sort.lstrip('-')}_query_ms"] = sql_ms(
-                cursor, recorder.during(sorted_page), repeats
-            )
+        figures.update(measure_sorted_pages(user, who, cursor, recorder, repeats))
         # A check on the loading: the facet total (from the per-upload counts) is the number
         # of samples the user may read.
         cursor.execute(f"SELECT count(*) {JOINED} WHERE {scene.readable(who)}")
@@ -555,6 +539,76 @@ def measure_download(
         "sql_download_rows": copied,
         "sql_download_rows_per_s": round(copied / copy_seconds),
     }
+
+
+def measure_sorted_pages(
+    user: Any, who: str, cursor: Any, recorder: Recorder, repeats: int, label: str = ""
+) -> dict[str, Any]:
+    """ "Any keyset page": the fourth page in each of the other orders (in a request context)."""
+    from fairdb.services import search
+
+    figures: dict[str, Any] = {}
+    for sort in ("name", "-date", "age"):
+        query = search.parse({"sort": [sort]}, known_columns=set())
+        for _ in range(3):
+            next_cursor = search.page(user, query).next_cursor
+            if next_cursor is None:
+                break
+            query = search.parse({"sort": [sort], "cursor": [next_cursor]}, known_columns=set())
+
+        def sorted_page(query: Any = query) -> None:
+            search.page(user, query)
+
+        name = sort.lstrip("-")
+        figures[f"{who}page_by_{name}{label}_query_ms"] = median_ms(sorted_page, repeats)
+        figures[f"{who}replay_page_by_{name}{label}_query_ms"] = sql_ms(
+            cursor, recorder.during(sorted_page), repeats
+        )
+    return figures
+
+
+# Uploads whose rebuild has not ended yet: sizes of the unindexed newest samples measured.
+TAILS = (10_000, 1_000)
+
+
+def measure_unindexed_tail(
+    app: Any, scene: Scene, cursor: Any, repeats: int, tail: int
+) -> dict[str, Any]:
+    """The sorted pages while the newest `tail` samples are not in the order indexes yet (an
+    upload whose rebuild is still running): they are sorted for each page."""
+    from flask_login import AnonymousUserMixin
+
+    from fairdb.extensions import db
+    from fairdb.models import User
+
+    figures: dict[str, Any] = {}
+    with app.app_context():
+        recorder = Recorder(db.engine)
+    for who in ("", "owner_"):
+        with app.test_request_context():
+            user = db.session.get(User, scene.owner_id) if who else AnonymousUserMixin()
+            figures.update(
+                measure_sorted_pages(user, who, cursor, recorder, repeats, label=f"_tail{tail}")
+            )
+            db.session.rollback()
+    return figures
+
+
+def build_order_indexes(app: Any, tail: int = 0) -> dict[str, float]:
+    """What the rebuild after an upload does, timed: each order's index, CONCURRENTLY, up to
+    `tail` samples short of the newest."""
+    from sqlalchemy import func, select
+
+    from fairdb.extensions import db
+    from fairdb.models import Sample
+    from fairdb.services import search_orders
+
+    with app.app_context():
+        newest = db.session.scalar(select(func.max(Sample.id)))
+        db.session.rollback()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            built = search_orders.refresh(connection, concurrently=True, top=newest - tail)
+    return {one.order: round(one.seconds, 2) for one in built}
 
 
 def main() -> None:
@@ -602,6 +656,11 @@ def main() -> None:
         signed = owner.post("/auth/login", data={"email": scene.email, "password": PASSWORD})
         if signed.status_code != 302:
             raise SystemExit(f"sign-in answered {signed.status_code}")
+        # While the rebuild after an upload runs, its samples are sorted for each page.
+        for tail in TAILS:
+            figures[f"order_index_{tail}_short_seconds"] = build_order_indexes(app, tail)
+            figures.update(measure_unindexed_tail(app, scene, cursor, args.repeats, tail))
+        figures["order_index_seconds"] = build_order_indexes(app)
         for who, client in (("", anonymous), ("owner_", owner)):
             figures.update(measure_searches(app, client, who, scene, cursor, args.repeats))
         with app.app_context():

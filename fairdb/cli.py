@@ -13,7 +13,16 @@ from fairdb.abundance.ingest import ORIENTATIONS, ingest_abundance
 from fairdb.checklists.model import DEFAULT_CHECKLIST, checklist_names
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, Role
-from fairdb.services import access, accounts, curation, datasets, ingest, reports, tokens
+from fairdb.services import (
+    access,
+    accounts,
+    curation,
+    datasets,
+    ingest,
+    reports,
+    search_orders,
+    tokens,
+)
 from fairdb.services.passwords import password_problems
 
 fairdb_cli = AppGroup("fairdb", help="fairdb administration.")
@@ -128,6 +137,7 @@ def import_samples(
     curation.record_upload(dataset.id, owner, file.name, "samples", result.stored, result.summary)
     db.session.commit()
     click.echo(f"stored {result.stored} samples into dataset {dataset.id}")
+    _refresh_search_orders(int(current_app.config["SEARCH_ORDER_REFRESH_AFTER"]))
 
 
 def _print_report(result: ingest.IngestResult, filename: str) -> None:
@@ -182,6 +192,32 @@ def import_abundance(file: Path, dataset_id: int, taxonomy: Path | None, orienta
         f"stored {result.stored} entries ({summary['features']} features x "
         f"{summary['samples']} samples) into dataset {dataset.id}"
     )
+
+
+@fairdb_cli.command("search-orders")
+@click.option(
+    "--behind",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Rebuild only the indexes more than this many samples behind.",
+)
+def refresh_search_orders(behind: int) -> None:
+    """Bring the indexes of the search orders (name, date, age) up to the newest sample.
+
+    Uploads do this in the background when they leave an index more than
+    SEARCH_ORDER_REFRESH_AFTER samples behind; run it after a bulk load with that turned off.
+    Builds CONCURRENTLY: searches and uploads go on meanwhile."""
+    _refresh_search_orders(behind)
+
+
+def _refresh_search_orders(behind: int) -> None:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        built = search_orders.refresh(connection, concurrently=True, behind=behind)
+    for one in built:
+        click.echo(f"{one.order}: {one.index}, samples up to id {one.upto}, {one.seconds:.1f} s")
+    if not built:
+        click.echo("search order indexes: nothing to rebuild")
 
 
 def init_app(app: Flask) -> None:

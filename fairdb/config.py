@@ -55,6 +55,13 @@ class Config:
     # generalise first or to record a justification.
     PUBLISH_MIN_K = 5
     PUBLISH_MAX_RISK_SCORE = 20
+    # Search orders (name, date, age) are served by indexes rebuilt after an upload leaves more
+    # than this many samples past them: "background" (a thread), "inline" (in the upload's
+    # transaction) or "off" (`flask fairdb search-orders` only). A rebuild takes about 5 s of
+    # one core per million samples; until it ends, pages sort the new samples themselves.
+    # See services/search_orders.py.
+    SEARCH_ORDER_REFRESH = "background"
+    SEARCH_ORDER_REFRESH_AFTER = 0
     # Requests per token (or per address without one) on /api/v1.
     API_RATE_LIMIT = "600 per minute"
 
@@ -71,6 +78,8 @@ class TestingConfig(Config):
     ENV = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret-key-not-for-production"  # noqa: S105
+    # In the test's own transaction (rolled back afterwards), never in a thread.
+    SEARCH_ORDER_REFRESH = "inline"
 
 
 _CLASSES: dict[str, type[Config]] = {
@@ -104,6 +113,11 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     settings.update(overrides or {})
     settings["ENV"] = env_name
     settings["DEBUG"] = False if env_name == "production" else bool(settings.get("DEBUG", False))
+    if settings["SEARCH_ORDER_REFRESH"] not in {"background", "inline", "off"}:
+        raise ConfigError(
+            f"FAIRDB_SEARCH_ORDER_REFRESH={settings['SEARCH_ORDER_REFRESH']!r} is not one of"
+            " background, inline, off"
+        )
     return settings
 
 

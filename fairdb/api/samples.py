@@ -30,7 +30,7 @@ from fairdb.extensions import db
 from fairdb.models import Dataset, Sample
 from fairdb.schemas import api_samples as schemas
 from fairdb.schemas.api import UploadOut
-from fairdb.services import access, curation, ingest, search
+from fairdb.services import access, curation, ingest, search, search_orders
 
 TAG = "Samples"
 API_FORMATS = ("csv", "tsv", "json")
@@ -280,6 +280,7 @@ def _stored_or_problem(
         dataset.id, current_user, filename, "samples", result.stored, result.summary
     )
     db.session.commit()
+    search_orders.after_upload()
     return created(
         {
             "stored": result.stored,

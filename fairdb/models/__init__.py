@@ -7,7 +7,7 @@ from fairdb.models.dataset import LICENSES, Dataset, Privacy, Upload, UploadAtte
 from fairdb.models.membership import Collaborator, DatasetEvent, Membership
 from fairdb.models.privacy import PrivacySpend
 from fairdb.models.sample import TYPED_COLUMNS, Sample
-from fairdb.models.search import SampleFacet, SearchTerm
+from fairdb.models.search import SampleFacet, SearchOrder, SearchTerm
 from fairdb.models.user import AuthSession, Role, User
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "Sample",
     "SampleFacet",
     "SampleTotal",
+    "SearchOrder",
     "SearchTerm",
     "Upload",
     "UploadAttempt",

@@ -45,5 +45,6 @@ def include_object(
     if type_ == "table" and reflected and compare_to is None and name:
         return not (name.startswith("abundances_") and name.removeprefix("abundances_").isdigit())
     if type_ == "index" and reflected and compare_to is None and name:
-        return not name.startswith("abundances_")
+        # ...and so are the search orders' indexes, rebuilt as samples arrive.
+        return not name.startswith(("abundances_", "ix_samples_order_"))
     return True

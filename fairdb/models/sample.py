@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, Float, Index, Integer, String, Text, case
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -88,3 +88,15 @@ class Sample(Base):
     host_body_mass_index_unit: Mapped[str | None] = mapped_column(Text)
     host_disease_stat: Mapped[str | None] = mapped_column(Text)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+
+# A host's age in years, when its unit is one of these (exact, case-sensitive). Search filters
+# and sorts by it; an index on it serves the sort (services/search_orders.py), and PostgreSQL
+# uses an expression index only for the same expression.
+age_in_years = case(
+    (Sample.host_age_unit.in_(("year", "years", "y", "yr", "a")), Sample.host_age_value),
+    (Sample.host_age_unit.in_(("month", "months", "mo")), Sample.host_age_value / 12.0),
+    (Sample.host_age_unit.in_(("week", "weeks", "wk")), Sample.host_age_value * 7 / 365.25),
+    (Sample.host_age_unit.in_(("day", "days", "d")), Sample.host_age_value / 365.25),
+    else_=None,
+)

@@ -3,7 +3,19 @@ columns (a small dictionary with a GIN index) and each upload's facet counts."""
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Computed, ForeignKey, Index, Integer, Text
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Text,
+)
 from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -41,3 +53,17 @@ class SampleFacet(Base):
     host_disease_stat: Mapped[str | None] = mapped_column(Text)
     seq_meth: Mapped[str | None] = mapped_column(Text)
     samples: Mapped[int] = mapped_column(Integer)
+
+
+class SearchOrder(Base):
+    """How far the index of one search order reaches. Samples with ids up to `upto` are in the
+    partial btree `index_name` on (key, id); later samples are sorted per page until the next
+    rebuild (services/search_orders.py keeps the indexes off the upload path)."""
+
+    __tablename__ = "search_orders"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    upto: Mapped[int] = mapped_column(BigInteger, default=0)
+    index_name: Mapped[str | None] = mapped_column(Text)
+    built_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    build_seconds: Mapped[float | None] = mapped_column(Float)

@@ -15,7 +15,7 @@ from wtforms import SelectChoice
 from fairdb.extensions import db
 from fairdb.models import Dataset
 from fairdb.risk.forms import FileRiskForm, NoisyForm, SaveVersionForm
-from fairdb.services import access, datasets
+from fairdb.services import access, datasets, search_orders
 from fairdb.services.privacy import anonymised, generalise, noisy, records, risk
 from fairdb.services.privacy.hierarchies import HIERARCHIES
 from fairdb.services.tables import TableError
@@ -178,6 +178,7 @@ def save_version(dataset: Dataset) -> ResponseReturnValue:
         abort(400, description="No generalisation meets these targets; change them and retry.")
     version = anonymised.save(dataset, current_user, form.title.data or "", choice, solution)
     db.session.commit()
+    search_orders.after_upload()
     flash(
         f"Anonymised version “{version.title}” saved as a private dataset "
         f"({solution.suppressed} records suppressed). Publish it from its settings.",

@@ -14,7 +14,7 @@ import json
 import re
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import (
@@ -23,13 +23,13 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
-    case,
     false,
     func,
     or_,
     select,
     true,
     tuple_,
+    union_all,
 )
 
 from fairdb.extensions import db
@@ -42,7 +42,8 @@ from fairdb.models import (
     SampleTotal,
     SearchTerm,
 )
-from fairdb.services import access, cells_sql
+from fairdb.models.sample import age_in_years
+from fairdb.services import access, cells_sql, search_orders
 
 # Facets: URL parameter -> (label, column). Counts are shown for each.
 FACETS: dict[str, tuple[str, Any]] = {
@@ -55,15 +56,8 @@ FACETS: dict[str, tuple[str, Any]] = {
 }
 FACET_TOP = 30
 
-age_in_years = case(
-    (Sample.host_age_unit.in_(("year", "years", "y", "yr", "a")), Sample.host_age_value),
-    (Sample.host_age_unit.in_(("month", "months", "mo")), Sample.host_age_value / 12.0),
-    (Sample.host_age_unit.in_(("week", "weeks", "wk")), Sample.host_age_value * 7 / 365.25),
-    (Sample.host_age_unit.in_(("day", "days", "d")), Sample.host_age_value / 365.25),
-    else_=None,
-)
-
-# Sort orders: name -> (column, descending). Only "id" is backed by an index for any page.
+# Sort orders: name -> (column, descending). Each is served by an index ending in the id
+# (models/sample.py); ties go by id in the order's direction, and samples without the key last.
 SORTS: dict[str, tuple[Any, bool]] = {
     "": (Sample.id, False),
     "name": (Sample.samp_name, False),
@@ -443,33 +437,42 @@ def facet_counts(user: Any, query: SampleQuery) -> tuple[int, dict[str, list[Fac
     return total, out
 
 
-def _sorted(user: Any, statement: Select[Any], query: SampleQuery) -> Select[Any]:
-    """The statement in the query's order, after its cursor. The cursor's values are the bind
-    parameters "cursor_id" and "cursor_key": a statement kept for the query's shape runs again
-    for any cursor of the same kind (see _cursor_kind)."""
+def _in_id_order(user: Any, statement: Select[Any], query: SampleQuery) -> Select[Any]:
+    """The statement in upload order after its cursor: one range of the primary key, bounded by
+    the ids of the uploads the user may read (access.readable_id_range)."""
+    after = bindparam("cursor_id", query.cursor[1] if query.cursor else 0, BigInteger)
+    statement = statement.where(Sample.id > after)
+    bounds = access.readable_id_range(user, after)
+    if bounds is not None:
+        statement = statement.where(Sample.id.between(*bounds))
+    return statement.order_by(Sample.id)
+
+
+def _in_key_order(statement: Select[Any], query: SampleQuery, part: str) -> list[Select[Any]]:
+    """One part of a keyed order after the query's cursor: the samples with the key ("keyed",
+    past the cursor's (key, id)) or those without it ("nulls", which come last). Each is split
+    at the id its order's index reaches (bind parameter "order_upto", see search_orders):
+    below, one range of the index, read forwards (backwards for a descending order); above,
+    the samples uploaded since the index was built, sorted for the page."""
     column, descending = SORTS[query.sort]
-    if query.sort == "":
-        after = bindparam("cursor_id", query.cursor[1] if query.cursor else 0, BigInteger)
-        statement = statement.where(Sample.id > after)
-        bounds = access.readable_id_range(user, after)
-        if bounds is not None:
-            statement = statement.where(Sample.id.between(*bounds))
-        return statement.order_by(Sample.id)
-    # Samples without the key come last; the cursor carries (has key, key, id).
-    has_key = column.is_not(None)
-    if query.cursor is not None:
-        value, last_id = query.cursor
-        last = bindparam("cursor_id", last_id, BigInteger)
-        if value is None:
-            statement = statement.where(column.is_(None), Sample.id > last)
-        else:
-            key = bindparam("cursor_key", value, column.type)
-            beyond = column < key if descending else column > key
-            statement = statement.where(
-                or_(beyond, and_(column == key, Sample.id > last), column.is_(None))
-            )
-    order = column.desc() if descending else column.asc()
-    return statement.order_by(has_key.desc(), order, Sample.id)
+    order = [column.desc(), Sample.id.desc()] if descending else [column.asc(), Sample.id.asc()]
+    value, last_id = query.cursor if query.cursor is not None else (None, None)
+    last = bindparam("cursor_id", last_id, BigInteger)
+    if part == "keyed" and value is None:
+        condition = column.is_not(None)
+    elif part == "keyed":
+        here = tuple_(bindparam("cursor_key", value, column.type), last)
+        keys = tuple_(column, Sample.id)
+        condition = keys < here if descending else keys > here
+    elif query.cursor is None:
+        condition = column.is_(None)
+    else:
+        condition = and_(column.is_(None), Sample.id < last if descending else Sample.id > last)
+    upto = bindparam("order_upto", 0, BigInteger)
+    return [
+        statement.where(condition, side).order_by(*order)
+        for side in (Sample.id <= upto, Sample.id > upto)
+    ]
 
 
 def _cursor_kind(query: SampleQuery) -> tuple[str, dict[str, Any]]:
@@ -491,11 +494,12 @@ class Page:
 
 
 def _page_order(query: SampleQuery, key: Any, sample_id: Any) -> list[Any]:
-    """_sorted's order over the columns of the page's inner select."""
+    """The query's order over the columns of the page's inner select."""
     if query.sort == "":
         return [sample_id]
-    order = key.desc() if SORTS[query.sort][1] else key.asc()
-    return [key.is_not(None).desc(), order, sample_id]
+    if SORTS[query.sort][1]:
+        return [key.desc().nulls_last(), sample_id.desc()]
+    return [key.asc().nulls_last(), sample_id.asc()]
 
 
 # Page statements kept per process by shape (user, query but its cursor): building one and
@@ -506,40 +510,61 @@ _PAGE_STATEMENTS_SIZE = 128
 _PAGE_STATEMENTS_LOCK = threading.Lock()
 
 
-def _page_shape(user: Any, query: SampleQuery, cursor_kind: str) -> tuple[Any, ...]:
-    values = {**query.__dict__, "cursor": cursor_kind}
-    return (access.clause_key(user), json.dumps(values, sort_keys=True, default=str))
-
-
-def _page_statement(user: Any, query: SampleQuery) -> Select[Any]:
+def _page_statement(user: Any, query: SampleQuery, part: str) -> Select[Any]:
     """The page's samples are found over ids and sort keys only, then their cells are built by
     PostgreSQL (cells_sql) for those rows alone."""
     sort_key = SORTS[query.sort][0]
     found_ids = select(Sample.id.label("id"), sort_key.label("sort_key")).select_from(Sample)
-    found_ids = _sorted(user, found_ids.where(where(user, query)), query)
-    inner = found_ids.limit(query.limit + 1).subquery("found")
+    found_ids = found_ids.where(where(user, query))
+    if part == "ids":
+        inner = _in_id_order(user, found_ids, query).limit(query.limit + 1).subquery("found")
+    else:
+        parts = [p.limit(query.limit + 1) for p in _in_key_order(found_ids, query, part)]
+        inner = union_all(*parts).subquery("found")
     cells = [cells_sql.cell(name) for name in query.columns]
-    return cells_sql.joined(
-        select(inner.c.id, Sample.dataset_id, Dataset.title, Sample.samp_name, *cells)
-        .add_columns(inner.c.sort_key)
-        .select_from(inner)
-        .join(Sample, Sample.id == inner.c.id)
-        .join(Dataset, Dataset.id == Sample.dataset_id)
-    ).order_by(*_page_order(query, inner.c.sort_key, inner.c.id))
+    return (
+        cells_sql.joined(
+            select(inner.c.id, Sample.dataset_id, Dataset.title, Sample.samp_name, *cells)
+            .add_columns(inner.c.sort_key)
+            .select_from(inner)
+            .join(Sample, Sample.id == inner.c.id)
+            .join(Dataset, Dataset.id == Sample.dataset_id)
+        )
+        .order_by(*_page_order(query, inner.c.sort_key, inner.c.id))
+        .limit(query.limit + 1)
+    )
 
 
-def page(user: Any, query: SampleQuery) -> Page:
-    """One page of results and the cursor of the next."""
+def _found(user: Any, query: SampleQuery, part: str, upto: int) -> list[Any]:
+    """The rows of one part of a page (at most limit + 1), through the statement kept for its
+    shape: user, query but its cursor, the cursor's kind, the part."""
     cursor_kind, parameters = _cursor_kind(query)
-    shape = _page_shape(user, query, cursor_kind)
+    values = {**query.__dict__, "cursor": cursor_kind, "part": part}
+    shape = (access.clause_key(user), json.dumps(values, sort_keys=True, default=str))
     statement = _PAGE_STATEMENTS.get(shape)
     if statement is None:
-        statement = _page_statement(user, query)
+        statement = _page_statement(user, query, part)
         with _PAGE_STATEMENTS_LOCK:
             if len(_PAGE_STATEMENTS) >= _PAGE_STATEMENTS_SIZE:
                 _PAGE_STATEMENTS.clear()
             _PAGE_STATEMENTS[shape] = statement
-    found = db.session.connection().execute(statement, parameters).all()
+    parameters["order_upto"] = upto
+    return list(db.session.connection().execute(statement, parameters).all())
+
+
+def page(user: Any, query: SampleQuery) -> Page:
+    """One page of results and the cursor of the next. In a keyed order the samples without
+    the key are read only when those with it run out: a page never waits for the first
+    readable sample without a key when it does not show one."""
+    if query.sort == "":
+        found = _found(user, query, "ids", 0)
+    else:
+        upto = search_orders.covered().get(query.sort.lstrip("-"), 0)
+        past_keys = query.cursor is not None and query.cursor[0] is None
+        found = [] if past_keys else _found(user, query, "keyed", upto)
+        if len(found) <= query.limit:
+            nulls = query if past_keys else replace(query, cursor=None)
+            found += _found(user, nulls, "nulls", upto)[: query.limit + 1 - len(found)]
     more = len(found) > query.limit
     found = found[: query.limit]
     columns, last_cell = query.columns, 4 + len(query.columns)

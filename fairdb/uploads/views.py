@@ -27,7 +27,16 @@ from fairdb.abundance.ingest import ingest_abundance
 from fairdb.checklists.model import checklist_names, get_checklist
 from fairdb.extensions import db
 from fairdb.models import Dataset, Privacy, UploadAttempt
-from fairdb.services import access, attempts, curation, datasets, ingest, reports, templates
+from fairdb.services import (
+    access,
+    attempts,
+    curation,
+    datasets,
+    ingest,
+    reports,
+    search_orders,
+    templates,
+)
 from fairdb.uploads.forms import AbundanceForm, DatasetForm, UploadForm
 
 bp = Blueprint("uploads", __name__)
@@ -149,6 +158,8 @@ def _ingest(
                 dataset.id, current_user, filename, kind, result.stored, result.summary
             )
             db.session.commit()
+            if kind == "samples":
+                search_orders.after_upload()
         else:
             db.session.rollback()
     except BaseException:

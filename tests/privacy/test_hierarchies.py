@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fairdb.services import search
+from fairdb.models import sample as sample_model
 from fairdb.services.privacy.hierarchies import (
     AGE_UNITS_PER_YEAR,
     HIERARCHIES,
@@ -95,7 +95,7 @@ def test_age_in_an_unknown_unit_is_missing_as_in_search() -> None:
 
 
 def test_age_units_are_those_search_reads() -> None:
-    theirs = {frozenset(condition.right.value) for condition, _ in search.age_in_years.whens}
+    theirs = {frozenset(condition.right.value) for condition, _ in sample_model.age_in_years.whens}
     ours: dict[float, set[str]] = {}
     for unit, per_year in AGE_UNITS_PER_YEAR.items():
         ours.setdefault(per_year, set()).add(unit)

@@ -42,7 +42,7 @@ __all__ = [
     "user_mapping",
 ]
 
-# Units as fairdb.services.search.age_in_years reads them (exact, case-sensitive), so that the age
+# Units as fairdb.models.sample.age_in_years reads them (exact, case-sensitive), so that the age
 # filter and the risk report agree; an age in any other unit, or in none, is missing in both.
 AGE_UNITS_PER_YEAR: dict[str, float] = {
     **dict.fromkeys(("year", "years", "y", "yr", "a"), 1.0),

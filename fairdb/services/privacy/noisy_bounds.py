@@ -12,7 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 from fairdb.models import Sample
-from fairdb.services.search import age_in_years
+from fairdb.models.sample import age_in_years
 
 # Fixed bucket labels: a record outside the declared categories, and a record without a value.
 OTHER = "other"
