@@ -56,10 +56,12 @@ def register_logging(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from fairdb import security
+    from fairdb import pooling, security
     from fairdb.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        pooling.ping_after_idle(db.engine, float(app.config["POOL_PING_AFTER_IDLE"]))
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

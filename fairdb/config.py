@@ -23,10 +23,9 @@ class Config:
     SECRET_KEY: str | None = None
     DATABASE_URL: str | None = None
     INSTANCE_PATH = str(ROOT / "instance")
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {
-        "pool_pre_ping": True,
-        "connect_args": {"connect_timeout": 5},
-    }
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"connect_args": {"connect_timeout": 5}}
+    # A pooled connection idle longer than this is pinged before use (fairdb/pooling.py).
+    POOL_PING_AFTER_IDLE = 1.0
     SESSION_COOKIE_NAME = "fairdb_session"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -39,7 +38,7 @@ class Config:
     # Number of reverse proxies (nginx) whose X-Forwarded-* headers are trusted.
     PROXY_COUNT = 0
     WTF_CSRF_TIME_LIMIT = None
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "fairdb-memory://"  # per worker; see fairdb/ratelimits.py
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "20 per 15 minutes"

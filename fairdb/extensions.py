@@ -9,6 +9,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
+from fairdb import ratelimits  # noqa: F401 (registers the fairdb-memory:// storage)
 from fairdb.models.base import Base
 
 db = SQLAlchemy(model_class=Base)

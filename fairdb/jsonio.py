@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 
 # Datetimes go to Flask's `default` (as before); keys that are not text become text.
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+_COMPACT = {"separators": (",", ":")}
 
 
 class OrjsonProvider(DefaultJSONProvider):
@@ -21,7 +22,8 @@ class OrjsonProvider(DefaultJSONProvider):
     sort_keys = False
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        if kwargs:
+        # Flask's response() asks for compact separators, which is what orjson writes.
+        if kwargs and kwargs != _COMPACT:
             return super().dumps(obj, **kwargs)
         return orjson.dumps(obj, default=self.default, option=_OPTIONS).decode()
 
