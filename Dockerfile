@@ -24,4 +24,4 @@ USER fairdb
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:5000/healthz', timeout=4).status == 200 else 1)"
-CMD ["sh", "-c", "flask --app wsgi db upgrade && exec gunicorn wsgi:app -c gunicorn.conf.py"]
+CMD ["sh", "-c", "flask --app wsgi db upgrade && flask --app wsgi fairdb search-orders && exec gunicorn wsgi:app -c gunicorn.conf.py"]

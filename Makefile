@@ -21,6 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 
 run: $(VENV)/.installed
 	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi fairdb search-orders
 	PORT=$(PORT) $(BIN)/gunicorn wsgi:app -c gunicorn.conf.py
 
 # The browser tests drive Debian's Chromium; install it when we may (root) and it is missing.
