@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -15,27 +16,29 @@ from fairdb.extensions import db
 from tests.conftest import app_config, engine_for
 
 
-def _terminate(url: str, pid: int) -> None:
-    """End a server session from outside the app's pool, as an administrator would."""
+def _backend(engine: Any) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def _pooled_session_cut(url: str, engine: Any) -> int:
+    """Use a pooled connection, then end its server session from outside the pool while it
+    sits idle, as an administrator (or PostgreSQL restarting) would. Returns its pid."""
+    pid = _backend(engine)
     other = engine_for(url)
     with other.connect() as connection:
         assert connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar()
     other.dispose()
+    time.sleep(0.2)
+    return pid
 
 
 def test_an_idle_connection_the_server_closed_is_replaced_before_use(database_url, tmp_path):
     app = create_app(app_config(database_url, tmp_path, POOL_PING_AFTER_IDLE=0.05))
     with app.app_context():
-        engine = db.engine
-        with engine.connect() as connection:
-            first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        # An administrator (or PostgreSQL restarting) ends that session while it sits idle.
-        _terminate(database_url, first)
-        time.sleep(0.2)
-        with engine.connect() as connection:
-            second = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        assert second != first
-        engine.dispose()
+        first = _pooled_session_cut(database_url, db.engine)
+        assert _backend(db.engine) != first
+        db.engine.dispose()
 
 
 def test_a_connection_in_recent_use_is_not_pinged_and_fails_once_if_cut(database_url, tmp_path):
@@ -43,16 +46,11 @@ def test_a_connection_in_recent_use_is_not_pinged_and_fails_once_if_cut(database
     one cut in that moment fails the statement in flight; the next gets a new connection."""
     app = create_app(app_config(database_url, tmp_path, POOL_PING_AFTER_IDLE=60))
     with app.app_context():
-        engine = db.engine
-        with engine.connect() as connection:
-            first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        _terminate(database_url, first)
-        time.sleep(0.2)
-        with pytest.raises(OperationalError), engine.connect() as connection:
+        first = _pooled_session_cut(database_url, db.engine)
+        with pytest.raises(OperationalError), db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-        with engine.connect() as connection:
-            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != first
-        engine.dispose()
+        assert _backend(db.engine) != first
+        db.engine.dispose()
 
 
 def test_limiter_storage_sweeps_expired_counters_without_a_timer_thread(monkeypatch):
