@@ -137,7 +137,9 @@ def import_samples(
     curation.record_upload(dataset.id, owner, file.name, "samples", result.stored, result.summary)
     db.session.commit()
     click.echo(f"stored {result.stored} samples into dataset {dataset.id}")
-    _refresh_search_orders(int(current_app.config["SEARCH_ORDER_REFRESH_AFTER"]))
+    # As after an upload, but now: a thread would die with this process.
+    if current_app.config["SEARCH_ORDER_REFRESH"] != "off":
+        _refresh_search_orders(int(current_app.config["SEARCH_ORDER_REFRESH_AFTER"]))
 
 
 def _print_report(result: ingest.IngestResult, filename: str) -> None:

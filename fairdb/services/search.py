@@ -2,8 +2,9 @@
 
 A query is parsed once from the URL (so a search is shareable) into `SampleQuery`; `where()`
 turns it into one WHERE clause that always includes the access policy's `readable_samples`.
-Facet counts come from one GROUPING SETS pass; pages are keyset pages on (sort key, id), so the
-millionth row costs what the first does when the order is the id's.
+Facet counts come from one GROUPING SETS pass; pages are keyset pages on (sort key, id) in every
+order, so the millionth row costs what the first does (orders other than upload order read the
+indexes of search_orders).
 """
 
 from __future__ import annotations
@@ -56,14 +57,15 @@ FACETS: dict[str, tuple[str, Any]] = {
 }
 FACET_TOP = 30
 
-# Sort orders: name -> (column, descending). Each is served by an index ending in the id
-# (models/sample.py); ties go by id in the order's direction, and samples without the key last.
+# Sort orders: name -> (key, descending). Upload order reads the primary key, the others the
+# index search_orders builds on the very same key; ties go by id in the order's direction, and
+# samples without the key come last.
 SORTS: dict[str, tuple[Any, bool]] = {
     "": (Sample.id, False),
-    "name": (Sample.samp_name, False),
-    "date": (Sample.collection_date, False),
-    "-date": (Sample.collection_date, True),
-    "age": (age_in_years, False),
+    "name": (search_orders.KEYS["name"], False),
+    "date": (search_orders.KEYS["date"], False),
+    "-date": (search_orders.KEYS["date"], True),
+    "age": (search_orders.KEYS["age"], False),
 }
 SORT_LABELS = {
     "": "Upload order",

@@ -90,21 +90,23 @@ def _rebuild(
     connection: Connection, *, concurrently: bool, behind: int, top: int | None
 ) -> list[Built]:
     how = "CONCURRENTLY " if concurrently else ""
-    _drop_leftovers(connection, how)
+    orders = connection.execute(
+        select(SearchOrder.name, SearchOrder.upto, SearchOrder.index_name)
+    ).all()
+    _drop_leftovers(connection, how, {index for _, _, index in orders if index})
     if top is None:
         top = connection.execute(select(func.coalesce(func.max(Sample.id), 0))).scalar_one()
+    past: dict[int, int] = {}  # samples past an upto (the orders usually share one)
     built = []
-    for order, upto in covered(connection).items():
-        if order not in KEYS:
+    for order, upto, old in orders:
+        if order not in KEYS or top <= upto:
             continue
-        past = connection.execute(
-            select(func.count()).select_from(Sample).where(Sample.id > upto, Sample.id <= top)
-        ).scalar_one()
-        if past <= behind or top <= upto:
+        if upto not in past:
+            past[upto] = connection.execute(
+                select(func.count()).select_from(Sample).where(Sample.id > upto, Sample.id <= top)
+            ).scalar_one()
+        if past[upto] <= behind:
             continue
-        old = connection.execute(
-            select(SearchOrder.index_name).where(SearchOrder.name == order)
-        ).scalar_one()
         index = f"{INDEX_PREFIX}{order}_{top}"
         started = time.perf_counter()
         connection.execute(
@@ -125,16 +127,9 @@ def _rebuild(
     return built
 
 
-def _drop_leftovers(connection: Connection, how: str) -> None:
+def _drop_leftovers(connection: Connection, how: str, current: set[str]) -> None:
     """Indexes of a rebuild that stopped halfway (a CONCURRENTLY build that fails leaves an
-    invalid index behind) or that no order points at any more."""
-    current = set(
-        connection.execute(
-            select(SearchOrder.index_name).where(SearchOrder.index_name.is_not(None))
-        )
-        .scalars()
-        .all()
-    )
+    invalid index behind) or that no order points at any more (not in `current`)."""
     found = connection.execute(
         text(
             "SELECT indexname FROM pg_indexes WHERE tablename = 'samples'"
